@@ -49,6 +49,16 @@ function checkPart(name: string, value: unknown): number {
  * ill-formed member, or (unless `allowReserved`) a reserved key-wrap purpose.
  */
 export function encodeContext(ctx: EncryptionContext, allowReserved = false): Buffer {
+  return encodeContextAfter(EMPTY, ctx, allowReserved);
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * `prefix || encodeContext(ctx)` in one allocation (the envelope AAD is
+ * header || context; one buffer means one copy and one GCM AAD call).
+ */
+export function encodeContextAfter(prefix: Buffer, ctx: EncryptionContext, allowReserved: boolean): Buffer {
   if (typeof ctx !== 'object' || ctx === null) {
     throw cryptoError(CryptoErrorCode.CONTEXT_INVALID, 'encryption context is required');
   }
@@ -62,8 +72,8 @@ export function encodeContext(ctx: EncryptionContext, allowReserved = false): Bu
       `encryption context purpose prefix "${RESERVED_KEY_PURPOSE_PREFIX}" is reserved for wrapped keys`,
     );
   }
-  const out = Buffer.allocUnsafe(16 + a + b + c + d);
-  let o = 0;
+  const out = Buffer.allocUnsafe(prefix.length + 16 + a + b + c + d);
+  let o = prefix.copy(out, 0);
   o = out.writeUInt32BE(a, o);
   o += out.write(ctx.tenantId, o, 'utf8');
   o = out.writeUInt32BE(b, o);

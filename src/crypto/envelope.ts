@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { inspect } from 'node:util';
-import { encodeContext, type EncryptionContext } from './context.js';
+import { encodeContextAfter, type EncryptionContext } from './context.js';
 import { cryptoError, CryptoErrorCode } from './errors.js';
 
 /** Envelope format version 1 (the first byte of every envelope). */
@@ -179,7 +179,7 @@ export function sealEnvelope(
   if (!(plaintext instanceof Uint8Array)) {
     throw cryptoError(CryptoErrorCode.INPUT_INVALID, 'plaintext must be a Buffer');
   }
-  const aadCtx = encodeContext(ctx, opts.allowReserved === true);
+  const aad = encodeContextAfter(st.header, ctx, opts.allowReserved === true);
   if (st.usage >= key.usageLimit) {
     throw cryptoError(
       CryptoErrorCode.USAGE_LIMIT,
@@ -196,8 +196,7 @@ export function sealEnvelope(
   if (opts.fixedIv === undefined) takeIv(out, IV_OFFSET);
   else opts.fixedIv.copy(out, IV_OFFSET);
   const cipher = createCipheriv(ALG, st.encKey, out.subarray(IV_OFFSET, CT_OFFSET), { authTagLength: TAG_LEN });
-  cipher.setAAD(st.header);
-  cipher.setAAD(aadCtx);
+  cipher.setAAD(aad);
   cipher.update(plaintext).copy(out, CT_OFFSET);
   cipher.final();
   cipher.getAuthTag().copy(out, CT_OFFSET + n);
@@ -243,7 +242,7 @@ export function envelopeKeyId(envelope: Buffer): string {
 export function openEnvelope(key: PreparedKey, envelope: Buffer, ctx: EncryptionContext, allowReserved: boolean): Buffer {
   const st = stateOf(key);
   checkHeader(envelope);
-  if (!st.keyIdBytes.equals(envelope.subarray(1, 1 + KEY_ID_LEN))) {
+  if (st.keyIdBytes.compare(envelope, 1, 1 + KEY_ID_LEN) !== 0) {
     throw cryptoError(
       CryptoErrorCode.KEY_ID_MISMATCH,
       `envelope was sealed under key ${envelopeKeyId(envelope)}, not ${key.keyId}`,
@@ -255,14 +254,13 @@ export function openEnvelope(key: PreparedKey, envelope: Buffer, ctx: Encryption
       `key commitment mismatch for key ${key.keyId}: the key material is not the one that sealed this envelope`,
     );
   }
-  const aadCtx = encodeContext(ctx, allowReserved);
+  const aad = encodeContextAfter(st.header, ctx, allowReserved);
   const tagAt = envelope.length - TAG_LEN;
   const decipher = createDecipheriv(ALG, st.encKey, envelope.subarray(IV_OFFSET, CT_OFFSET), {
     authTagLength: TAG_LEN,
   });
   decipher.setAuthTag(envelope.subarray(tagAt));
-  decipher.setAAD(st.header);
-  decipher.setAAD(aadCtx);
+  decipher.setAAD(aad);
   const plaintext = decipher.update(envelope.subarray(CT_OFFSET, tagAt));
   try {
     decipher.final();

@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { systemContext } from '../shared/context.js';
+import { action, EXIT } from './run.js';
+import { prepare, readConfig, type GlobalOptions } from './prepare.js';
+import { serve } from './serve.js';
+import { openCore } from '../main.js';
+
+// The package root is two levels up from src/cli, three from dist/src/cli.
+function packageVersion(): string {
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'custos' && pkg.version) return pkg.version;
+    } catch {
+      // try the next candidate
+    }
+  }
+  return '0.0.0';
+}
+
+const program = new Command();
+const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+program
+  .name('custos')
+  .description('Security measures as running software: HTTPS API, vault, audit log, SIEM.')
+  .version(packageVersion(), '-V, --version')
+  .option('-c, --config <file>', 'custos.yaml to read (else CUSTOS_CONFIG, else ./custos.yaml)')
+  .showHelpAfterError(false)
+  .exitOverride()
+  .configureOutput({ writeErr: () => {} });
+
+program
+  .command('init')
+  .description('create the data directory, certificate, database and bootstrap token')
+  .action(
+    action(async () => {
+      const config = readConfig(globals());
+      const core = await prepare(config, print);
+      print(`initialised ${config.dataDir} (${core.db.location})`);
+      await core.rawDb.close();
+    }),
+  );
+
+program
+  .command('serve')
+  .description('serve the HTTPS API (what `npm start` runs)')
+  .action(
+    action(async () => {
+      await serve(readConfig(globals()));
+      return undefined;
+    }),
+  );
+
+program
+  .command('migrate')
+  .description('apply pending database migrations')
+  .action(
+    action(async () => {
+      const core = await openCore(readConfig(globals()));
+      const status = await core.db.migrationStatus();
+      print(`migrations current: ${status.applied.length} applied`);
+      await core.rawDb.close();
+    }),
+  );
+
+const configCmd = program.command('config').description('configuration tools');
+configCmd
+  .command('check')
+  .description('validate the configuration and print it (no secrets)')
+  .action(
+    action(async () => {
+      const config = readConfig(globals());
+      const shown = { ...config, databaseUrl: config.databaseUrl ? config.databaseUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@') : undefined };
+      print(`config ok: ${JSON.stringify(shown)}`);
+    }),
+  );
+
+program
+  .command('bootstrap-token')
+  .description('revoke the bootstrap token and print a new one')
+  .action(
+    action(async () => {
+      const config = readConfig(globals());
+      const core = await openCore(config);
+      const { token, expiresAt } = await core.bootstrap.issue(systemContext('cli'), config.bootstrap.tokenTtlHours);
+      print(`bootstrap token (shown once; valid until ${expiresAt}):`);
+      print(`  ${token}`);
+      await core.rawDb.close();
+    }),
+  );
+
+program.command('help [verb]').description('show help for a verb').action((verb?: string) => {
+  const cmd = verb ? program.commands.find((c) => c.name() === verb) : undefined;
+  if (verb && !cmd) {
+    process.stderr.write(`custos: unknown verb "${verb}"; see \`custos help\`\n`);
+    process.exitCode = EXIT.USAGE;
+    return;
+  }
+  (cmd ?? program).outputHelp();
+});
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+        process.exitCode = EXIT.OK;
+        return;
+      }
+      const msg = e.message.replace(/^error: /, '').split('\n')[0];
+      process.stderr.write(`custos: ${msg}; see \`custos help\`\n`);
+      process.exitCode = EXIT.USAGE;
+      return;
+    }
+    throw e;
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema. Parsed once at start (config/load.ts); every
+ * module receives the parsed object, there is no global getConfig(). It fails
+ * closed: no default secrets, cross-field rules here, and a bad value names
+ * its key and the reason.
+ */
+const port = z.number().int().min(1).max(65535);
+
+const tlsSchema = z
+  .strictObject({
+    /** PEM certificate chain; when absent a self-signed one is generated in <dataDir>/tls. */
+    cert: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    /** CA bundle for mutual TLS between Custos processes; clients must present a certificate it signed. */
+    clientCa: z.string().min(1).optional(),
+  })
+  .refine((t) => Boolean(t.cert) === Boolean(t.key), {
+    message: 'tls.cert and tls.key must be given together',
+  });
+
+const securityTxtSchema = z.strictObject({
+  contact: z.array(z.string().regex(/^(mailto:|https:\/\/|tel:)/, 'must be a mailto:, https:// or tel: URI')).min(1),
+  expires: z.iso.datetime({ offset: true }).optional(),
+  policy: z.string().regex(/^https:\/\//, 'must be an https:// URL').optional(),
+  preferredLanguages: z.string().optional(),
+});
+
+export const configSchema = z.strictObject({
+  /** Name of this deployment; the audit log's checkpoint origin. */
+  deploymentName: z.string().regex(/^[a-zA-Z0-9.\-/]{1,128}$/, 'letters, digits, ".", "-" and "/" only').default('custos.local/audit'),
+  dataDir: z.string().min(1).default('./custos-data'),
+  host: z.string().min(1).default('127.0.0.1'),
+  httpsPort: port.default(8443),
+  /** Optional plain-HTTP port that only redirects to HTTPS. */
+  httpRedirectPort: port.optional(),
+  /** postgres://… selects PostgreSQL; absent means SQLite in the data directory. */
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  database: z
+    .strictObject({
+      /** PostgreSQL role the server switches to on every connection (non-owner, NOBYPASSRLS). */
+      appRole: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier').default('custos_app'),
+      poolSize: z.number().int().min(1).max(200).default(10),
+      /** Most units of work committed together in one SQLite transaction. */
+      groupCommitMax: z.number().int().min(1).max(10_000).default(256),
+    })
+    .prefault({}),
+  tls: tlsSchema.prefault({}),
+  rateLimit: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      max: z.number().int().min(1).default(600),
+      timeWindowMs: z.number().int().min(1000).default(60_000),
+    })
+    .prefault({}),
+  bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  securityTxt: securityTxtSchema.prefault({ contact: ['mailto:security@example.invalid'] }),
+  bootstrap: z
+    .strictObject({
+      /** Lifetime of the one-time bootstrap token printed by `custos init`. */
+      tokenTtlHours: z.number().int().min(1).max(24 * 30).default(72),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+/** The raw input shape (what custos.yaml may contain). */
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,42 @@
+import type { ColumnDataType, Expression, Kysely } from 'kysely';
+import type { Tx } from '../types.js';
+
+// Kysely's own type for a column's data type expression.
+export type ColumnType = ColumnDataType | Expression<unknown>;
+
+/**
+ * Everything that differs between SQLite and PostgreSQL, in one place
+ * (CONVENTIONS: no `if (dialect === 'postgres')` outside db/dialects/).
+ */
+export interface DialectAdapter {
+  readonly name: 'sqlite' | 'postgres';
+  readonly capabilities: {
+    /** Row-level security backs the tenant scope. */
+    readonly rowLevelSecurity: boolean;
+    /** Concurrent units of work share one transaction (SAVEPOINT each). */
+    readonly groupCommit: boolean;
+  };
+  readonly types: {
+    readonly uuid: ColumnType;
+    readonly timestamp: ColumnType;
+    readonly text: ColumnType;
+    readonly json: ColumnType;
+    readonly bytes: ColumnType;
+    readonly bigint: ColumnType;
+    readonly int: ColumnType;
+  };
+  /** Type of an auto-assigned, strictly increasing integer key. */
+  readonly serial: ColumnType;
+  /** Pins the tenant for the rest of the transaction (PostgreSQL: set_config(…, true)). */
+  setTenant(tx: Tx, tenantId: string): Promise<void>;
+  /** Migration step for a new tenant table: RLS policy, FORCEd; grants to the app role. */
+  secureTenantTable(db: Kysely<unknown>, table: string): Promise<void>;
+  /** Migration step for a platform table: grants the listed privileges to the app role. */
+  grant(db: Kysely<unknown>, table: string, privileges: ReadonlyArray<'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE'>): Promise<void>;
+  /** Migration step: the database itself refuses UPDATE, DELETE (and TRUNCATE) on the table. */
+  makeAppendOnly(db: Kysely<unknown>, table: string): Promise<void>;
+  /** True when the error is a unique-constraint violation. */
+  isUniqueViolation(error: unknown): boolean;
+  /** True when the error is the append-only refusal. */
+  isAppendOnlyViolation(error: unknown): boolean;
+}

@@ -1,0 +1,64 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql, type KyselyPlugin } from 'kysely';
+import type { Database } from '../types.js';
+import type { DialectAdapter } from './adapter.js';
+
+export const sqliteAdapter: DialectAdapter = {
+  name: 'sqlite',
+  capabilities: { rowLevelSecurity: false, groupCommit: true },
+  types: { uuid: 'text', timestamp: 'text', text: 'text', json: 'text', bytes: 'blob', bigint: 'integer', int: 'integer' },
+  serial: 'integer',
+  async setTenant() {
+    // SQLite has no RLS: the tenant scope's conditions and the guard plugin are the door.
+  },
+  async secureTenantTable() {},
+  async grant() {},
+  async makeAppendOnly(db, table) {
+    for (const op of ['UPDATE', 'DELETE'] as const) {
+      await sql
+        .raw(
+          `CREATE TRIGGER ${table}_no_${op.toLowerCase()} BEFORE ${op} ON ${table} ` +
+            `BEGIN SELECT RAISE(ABORT, 'custos: ${table} is append-only'); END`,
+        )
+        .execute(db);
+    }
+  },
+  isUniqueViolation(error) {
+    const code = (error as { code?: string }).code;
+    return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  },
+  isAppendOnlyViolation(error) {
+    return /is append-only/.test(String((error as Error).message));
+  },
+};
+
+/** Opens one SQLite connection with Custos's durability settings. */
+export function openSqliteConnection(file: string, role: 'writer' | 'reader'): BetterSqlite3.Database {
+  const db = new BetterSqlite3(file, { timeout: 10_000 });
+  db.pragma('journal_mode = WAL');
+  // FULL: the WAL is fsynced at every COMMIT, so an acknowledged write survives power loss.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 10000');
+  if (role === 'reader') db.pragma('query_only = ON');
+  return db;
+}
+
+export interface SqliteHandles {
+  writerRaw: BetterSqlite3.Database;
+  readerRaw: BetterSqlite3.Database;
+  writer: Kysely<Database>;
+  reader: Kysely<Database>;
+}
+
+/** A writer and a reader connection to the same file; readers never see a batch in progress. */
+export function openSqlite(file: string, plugins: KyselyPlugin[]): SqliteHandles {
+  const writerRaw = openSqliteConnection(file, 'writer');
+  const readerRaw = openSqliteConnection(file, 'reader');
+  return {
+    writerRaw,
+    readerRaw,
+    writer: new Kysely<Database>({ dialect: new SqliteDialect({ database: writerRaw }), plugins }),
+    reader: new Kysely<Database>({ dialect: new SqliteDialect({ database: readerRaw }), plugins }),
+  };
+}

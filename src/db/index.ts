@@ -1,0 +1,6 @@
+export { openDatabase, type Db, type DatabaseOptions } from './database.js';
+export type { Database, Tx } from './types.js';
+export type { DialectAdapter } from './dialects/adapter.js';
+export { scopeTenant, type TenantScope, type TenantTable } from './tenant-scope.js';
+export { TENANT_TABLES } from './tenant-tables.js';
+export type { MigrationStatus } from './migrations/index.js';

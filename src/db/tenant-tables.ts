@@ -1,0 +1,7 @@
+/**
+ * Tables owned by a tenant. Each carries `tenant_id` first in its primary key,
+ * is reached only through a tenant scope (db/tenant-scope.ts), is guarded by
+ * the tenant-guard plugin and, on PostgreSQL, by FORCEd row-level security.
+ * A migration that creates a tenant table adds its name here.
+ */
+export const TENANT_TABLES: ReadonlySet<string> = new Set(['integrations']);

@@ -1,0 +1,1 @@
+export { createIdempotencyService, requestHash, type IdempotencyService, type StoredResponse } from './service.js';

@@ -1,0 +1,32 @@
+import type { Tx } from '../db/index.js';
+
+export interface IdempotencyRow {
+  principal: string;
+  idem_key: string;
+  method: string;
+  route: string;
+  request_hash: string;
+  status_code: number;
+  response: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export async function findKey(tx: Tx, principal: string, key: string, now: string): Promise<IdempotencyRow | undefined> {
+  return tx
+    .selectFrom('idempotency_keys')
+    .selectAll()
+    .where('principal', '=', principal)
+    .where('idem_key', '=', key)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+}
+
+export async function insertKey(tx: Tx, row: IdempotencyRow): Promise<void> {
+  await tx.insertInto('idempotency_keys').values(row).execute();
+}
+
+export async function deleteExpired(tx: Tx, now: string): Promise<number> {
+  const r = await tx.deleteFrom('idempotency_keys').where('expires_at', '<=', now).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}

@@ -1,0 +1,1 @@
+export { createBootstrapService, hashToken, BOOTSTRAP_PREFIX, type BootstrapService } from './bootstrap.js';

@@ -1,0 +1,103 @@
+import type { Logger } from 'pino';
+import { createGuard } from './access/index.js';
+import { createAuditRecorder, type AuditRecorder } from './audit/index.js';
+import type { Config } from './config/index.js';
+import { openDatabase, type Db } from './db/index.js';
+import { createIdempotencyService } from './idempotency/index.js';
+import { createBootstrapService, type BootstrapService } from './identity/index.js';
+import { createLogger } from './logger.js';
+import { buildServer } from './server/app.js';
+import { createMetrics } from './server/metrics.js';
+import type { App } from './server/types.js';
+import { systemClock, type Clock } from './shared/clock.js';
+import { createTenantService, registerTenantRoutes, type TenantService } from './tenants/index.js';
+
+export interface CustosOptions {
+  logger?: Logger;
+  clock?: Clock;
+  https?: import('node:https').ServerOptions;
+  /** Replace the database (tests wrap it to inject faults). */
+  wrapDb?: (db: Db) => Db;
+}
+
+/** The running composition: what the CLI serves and what tests drive. */
+export interface Custos {
+  config: Config;
+  app: App;
+  db: Db;
+  audit: AuditRecorder;
+  bootstrap: BootstrapService;
+  tenants: TenantService;
+  close(): Promise<void>;
+}
+
+/** What CLI verbs need without the HTTP server: storage, audit and the bootstrap token. */
+export interface CustosCore {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  rawDb: Db;
+  db: Db;
+  audit: AuditRecorder;
+  bootstrap: BootstrapService;
+}
+
+/** Opens the database (migrating it) and the trust base. */
+export async function openCore(config: Config, options: CustosOptions = {}): Promise<CustosCore> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const rawDb = openDatabase({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    appRole: config.database.appRole,
+    poolSize: config.database.poolSize,
+    groupCommitMax: config.database.groupCommitMax,
+  });
+  try {
+    await rawDb.migrate();
+  } catch (e) {
+    await rawDb.close();
+    throw e;
+  }
+  const db = options.wrapDb ? options.wrapDb(rawDb) : rawDb;
+  const audit = createAuditRecorder({ clock, db });
+  const bootstrap = createBootstrapService({ db, audit, clock });
+  return { config, clock, logger, rawDb, db, audit, bootstrap };
+}
+
+/**
+ * Composition root: config → database (migrated) → trust base → services →
+ * HTTPS API. Each module registers its own routes; nothing here knows their insides.
+ */
+export async function createCustos(config: Config, options: CustosOptions = {}): Promise<Custos> {
+  const core = await openCore(config, options);
+  const { db, rawDb, audit, bootstrap, clock, logger } = core;
+  const metrics = createMetrics();
+  const guard = createGuard({ audit });
+  const idempotency = createIdempotencyService({ db, clock });
+  const tenants = createTenantService({ db, audit, guard, idempotency, clock });
+
+  const app = await buildServer({
+    config,
+    db,
+    clock,
+    metrics,
+    logger,
+    https: options.https,
+    authenticators: [(token) => bootstrap.authenticate(token)],
+    modules: [(a) => registerTenantRoutes(a, { tenants, idempotency })],
+  });
+
+  return {
+    config,
+    app,
+    db,
+    audit,
+    bootstrap,
+    tenants,
+    async close() {
+      await app.close();
+      await rawDb.close();
+    },
+  };
+}
