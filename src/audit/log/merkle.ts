@@ -72,13 +72,14 @@ function popCount(n: number): number {
 }
 
 /**
- * The stored nodes whose fold is the root of leaves [start, end), largest
- * first. `start` must be a multiple of a power of two >= end - start (true
- * for 0 and for the right edges proofs need); throws otherwise.
+ * The stored nodes whose fold is the RFC 6962 root of leaves [start, end),
+ * largest first. `start` must be a multiple of the largest power of two
+ * <= end - start (true for 0 and for the right edges proofs need), so that
+ * every piece is a perfect, stored subtree; throws otherwise.
  */
 export function rangeNodeIds(start: number, end: number): NodeId[] {
   const len = end - start;
-  if (!isTreeSize(start) || !isTreeSize(end) || len < 0 || start % 2 ** bitLength(len) !== 0) {
+  if (!isTreeSize(start) || !isTreeSize(end) || len < 0 || (len > 0 && start % 2 ** (bitLength(len) - 1) !== 0)) {
     throw auditError('PROOF_RANGE_INVALID', `no aligned decomposition of leaves [${start}, ${end})`);
   }
   const ids: NodeId[] = [];
