@@ -12,8 +12,8 @@ interface Unit {
  * units of work that arrive together share one transaction: each runs in its
  * own SAVEPOINT (rolled back alone when it throws), and every caller is
  * answered only after the shared COMMIT has reached the disk. Units that
- * arrive while a batch runs form the next batch: no timer, no added latency
- * when there is no concurrency.
+ * arrive while a batch runs, or during one turn of the event loop before it,
+ * form the batch: no timer, and at most one loop turn of added latency.
  *
  * A unit must do only database and CPU work: while it awaits, the batch waits.
  */
@@ -51,6 +51,11 @@ export class GroupCommitter {
     this.#running = true;
     try {
       while (this.#queue.length > 0) {
+        // Yield one turn of the event loop: requests whose I/O is ready run up
+        // to their own write() and join this batch. better-sqlite3 is
+        // synchronous, so without this yield no batch would ever hold more
+        // than the units queued while the previous COMMIT ran.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const batch = this.#queue.splice(0, this.#max);
         await this.#db.connection().execute((conn) => this.#runBatch(conn, batch));
       }

@@ -1,4 +1,4 @@
-import type { ColumnDataType, Expression, Kysely } from 'kysely';
+import type { ColumnDataType, ColumnDefinitionBuilder, Expression, Kysely } from 'kysely';
 import type { Tx } from '../types.js';
 
 // Kysely's own type for a column's data type expression.
@@ -25,8 +25,9 @@ export interface DialectAdapter {
     readonly bigint: ColumnType;
     readonly int: ColumnType;
   };
-  /** Type of an auto-assigned, strictly increasing integer key. */
+  /** Type of an auto-assigned, strictly increasing integer key, and its column definition. */
   readonly serial: ColumnType;
+  serialPrimaryKey(col: ColumnDefinitionBuilder): ColumnDefinitionBuilder;
   /** Pins the tenant for the rest of the transaction (PostgreSQL: set_config(…, true)). */
   setTenant(tx: Tx, tenantId: string): Promise<void>;
   /** Migration step for a new tenant table: RLS policy, FORCEd; grants to the app role. */

@@ -33,6 +33,7 @@ export function createPostgresAdapter(appRole: string): DialectAdapter {
       int: 'integer',
     },
     serial: 'bigserial',
+    serialPrimaryKey: (col) => col.primaryKey(),
     async setTenant(tx, tenantId) {
       // is_local = true: the setting dies with the transaction, so a pooled connection never carries it on.
       await sql`select set_config('custos.tenant_id', ${tenantId}, true)`.execute(tx);

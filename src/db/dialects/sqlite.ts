@@ -8,6 +8,7 @@ export const sqliteAdapter: DialectAdapter = {
   capabilities: { rowLevelSecurity: false, groupCommit: true },
   types: { uuid: 'text', timestamp: 'text', text: 'text', json: 'text', bytes: 'blob', bigint: 'integer', int: 'integer' },
   serial: 'integer',
+  serialPrimaryKey: (col) => col.primaryKey().autoIncrement(),
   async setTenant() {
     // SQLite has no RLS: the tenant scope's conditions and the guard plugin are the door.
   },

@@ -24,7 +24,7 @@ export const m0001Foundation: CustosMigration = {
     // consumed in order by the audit sequencer.
     await db.schema
       .createTable('audit_outbox')
-      .addColumn('seq', adapter.serial, (c) => c.primaryKey().autoIncrement())
+      .addColumn('seq', adapter.serial, (c) => adapter.serialPrimaryKey(c))
       .addColumn('event_id', t.uuid, (c) => c.notNull().unique())
       .addColumn('recorded_at', t.timestamp, (c) => c.notNull())
       .addColumn('tenant_id', t.uuid)
