@@ -103,7 +103,7 @@ export function frontierNodeIds(size: number): NodeId[] {
 export function foldRoots(hashes: readonly Uint8Array[]): Buffer {
   const last = hashes[hashes.length - 1];
   if (last === undefined) return Buffer.from(EMPTY_ROOT);
-  let root = Buffer.from(last);
+  let root: Buffer = Buffer.from(last);
   for (let i = hashes.length - 2; i >= 0; i--) root = nodeHash(hashes[i] as Uint8Array, root);
   return root;
 }
