@@ -23,6 +23,7 @@ export const RESERVED_KEY_PURPOSE_PREFIX = 'custos.key/';
 
 // A lone surrogate encodes to U+FFFD in UTF-8, so two different strings would
 // share one encoding; refusing them keeps the encoding injective.
+const EMPTY = Buffer.alloc(0);
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 function checkPart(name: string, value: unknown): number {
@@ -51,8 +52,6 @@ function checkPart(name: string, value: unknown): number {
 export function encodeContext(ctx: EncryptionContext, allowReserved = false): Buffer {
   return encodeContextAfter(EMPTY, ctx, allowReserved);
 }
-
-const EMPTY = Buffer.alloc(0);
 
 /**
  * `prefix || encodeContext(ctx)` in one allocation (the envelope AAD is
