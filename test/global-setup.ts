@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,8 @@ import { openDatabase } from '../src/db/index.js';
  * suites say they ran on SQLite only.
  */
 export default async function setup(): Promise<() => Promise<void>> {
+  // CLI and crash tests spawn the compiled CLI; build it (incremental) so it matches src/.
+  execFileSync(process.execPath, [path.resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   const runId = `${process.pid}_${Date.now().toString(36)}`;
   process.env.CUSTOS_TEST_RUN_ID = runId;
   const { PG_URL, TEMPLATE_DB, adminQuery, urlFor } = await import('./helpers/pg.js');

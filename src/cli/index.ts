@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { systemContext } from '../shared/context.js';
-import { action, EXIT } from './run.js';
-import { prepare, readConfig, type GlobalOptions } from './prepare.js';
-import { serve } from './serve.js';
-import { openCore } from '../main.js';
+import { action, EXIT, readConfig, type GlobalOptions } from './run.js';
+
+// Verbs import what they need when they run, so `--version`, `help` and bad
+// usage answer without loading the server, drivers and crypto.
+const lazy = {
+  prepare: async () => (await import('./prepare.js')).prepare,
+  serve: async () => (await import('./serve.js')).serve,
+  openCore: async () => (await import('../main.js')).openCore,
+  systemContext: async () => (await import('../shared/context.js')).systemContext,
+};
 
 // The package root is two levels up from src/cli, three from dist/src/cli.
 function packageVersion(): string {
@@ -39,7 +44,7 @@ program
   .action(
     action(async () => {
       const config = readConfig(globals());
-      const core = await prepare(config, print);
+      const core = await (await lazy.prepare())(config, print);
       print(`initialised ${config.dataDir} (${core.db.location})`);
       await core.rawDb.close();
     }),
@@ -50,7 +55,7 @@ program
   .description('serve the HTTPS API (what `npm start` runs)')
   .action(
     action(async () => {
-      await serve(readConfig(globals()));
+      await (await lazy.serve())(readConfig(globals()));
       return undefined;
     }),
   );
@@ -60,7 +65,7 @@ program
   .description('apply pending database migrations')
   .action(
     action(async () => {
-      const core = await openCore(readConfig(globals()));
+      const core = await (await lazy.openCore())(readConfig(globals()));
       const status = await core.db.migrationStatus();
       print(`migrations current: ${status.applied.length} applied`);
       await core.rawDb.close();
@@ -85,7 +90,8 @@ program
   .action(
     action(async () => {
       const config = readConfig(globals());
-      const core = await openCore(config);
+      const core = await (await lazy.openCore())(config);
+      const systemContext = await lazy.systemContext();
       const { token, expiresAt } = await core.bootstrap.issue(systemContext('cli'), config.bootstrap.tokenTtlHours);
       print(`bootstrap token (shown once; valid until ${expiresAt}):`);
       print(`  ${token}`);

@@ -1,17 +1,9 @@
 import { mkdirSync } from 'node:fs';
-import { loadConfig, type Config } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import { openCore, type CustosCore } from '../main.js';
 import { ensureSelfSigned, loadTlsMaterial } from '../server/tls.js';
 import { systemContext } from '../shared/context.js';
 import { createHash } from 'node:crypto';
-
-export interface GlobalOptions {
-  config?: string;
-}
-
-export function readConfig(opts: GlobalOptions): Config {
-  return loadConfig({ configPath: opts.config });
-}
 
 function fingerprint(pem: Buffer): string {
   const b64 = pem.toString('utf8').replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');

@@ -1,4 +1,14 @@
+import { loadConfig, type Config } from '../config/index.js';
 import { isCustosError } from '../shared/errors.js';
+
+export interface GlobalOptions {
+  config?: string;
+}
+
+/** Loads the configuration named by --config (else CUSTOS_CONFIG, else ./custos.yaml). */
+export function readConfig(opts: GlobalOptions): Config {
+  return loadConfig({ configPath: opts.config });
+}
 
 /** Exit codes: 0 ok, 1 a check found a problem (e.g. tampering), 2 could not run / bad input. */
 export const EXIT = { OK: 0, FOUND: 1, USAGE: 2 } as const;
