@@ -1,0 +1,105 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startCli, waitFor } from './helpers/cli.js';
+
+function get(port: number, urlPath: string, headers: Record<string, string> = {}, method = 'GET', body?: string) {
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, path: urlPath, method, headers, rejectUnauthorized: false }, (res) => {
+      let data = '';
+      res.on('data', (d) => (data += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
+    });
+    req.on('error', reject);
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+function sClient(port: number, flag: string): string {
+  const r = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, flag, '-cipher', 'DEFAULT:@SECLEVEL=0'], { input: '', encoding: 'utf8', timeout: 10_000 });
+  return `${r.stdout}\n${r.stderr}`;
+}
+
+function peerFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      resolve(s.getPeerX509Certificate()?.fingerprint256 ?? '');
+      s.end();
+    });
+    s.on('error', reject);
+  });
+}
+
+describe('custos serve over HTTPS (real process)', () => {
+  let dir: string;
+  let port: number;
+  let redirectPort: number;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'custos-serve-'));
+    port = await freePort();
+    redirectPort = await freePort();
+    env = { CUSTOS_DATA_DIR: path.join(dir, 'custos-data'), CUSTOS_HTTPS_PORT: String(port), CUSTOS_HTTP_REDIRECT_PORT: String(redirectPort) };
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('starts on an empty data directory within 20 s, refuses TLS 1.1, serves TLS 1.2/1.3 with HSTS, reloads its certificate on SIGHUP, stops on SIGTERM and keeps its data', async () => {
+    const started = Date.now();
+    const first = startCli(['serve'], env);
+    try {
+      await waitFor(async () => (await get(port, '/healthz')).status === 200, 20_000, 'healthz');
+      expect(Date.now() - started).toBeLessThan(20_000);
+      const token = /\b(cbt_[A-Za-z0-9_-]{43})\b/.exec(first.output())?.[1];
+      expect(token, first.output()).toBeDefined();
+
+      expect(sClient(port, '-tls1_1')).toMatch(/alert protocol version|no protocols available|unsupported protocol/i);
+      expect(sClient(port, '-tls1_2')).toMatch(/Protocol\s*:\s*TLSv1\.2/);
+      expect(sClient(port, '-tls1_3')).toMatch(/Protocol\s*:\s*TLSv1\.3/);
+
+      const health = await get(port, '/healthz');
+      expect(health.headers['strict-transport-security']).toMatch(/max-age=63072000/);
+
+      const redirected = await new Promise<{ status?: number; location?: string }>((resolve, reject) => {
+        import('node:http').then(({ get: hget }) =>
+          hget({ host: '127.0.0.1', port: redirectPort, path: '/healthz' }, (res) => resolve({ status: res.statusCode, location: res.headers.location })).on('error', reject),
+        );
+      });
+      expect(redirected).toEqual({ status: 308, location: `https://127.0.0.1:${port}/healthz` });
+
+      const created = await get(port, '/api/v1/tenants', { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, 'POST', JSON.stringify({ slug: 'kept', name: 'Kept' }));
+      expect(created.status).toBe(201);
+
+      // SIGHUP: a new certificate in place is served without a restart.
+      const before = await peerFingerprint(port);
+      const certDir = path.join(env.CUSTOS_DATA_DIR as string, 'tls');
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=rotated', '-keyout', path.join(certDir, 'key.pem'), '-out', path.join(certDir, 'cert.pem')], { stdio: 'ignore' });
+      first.kill('SIGHUP');
+      await waitFor(async () => (await peerFingerprint(port)) !== before, 10_000, 'new certificate');
+      const expected = new X509Certificate(execFileSync('cat', [path.join(certDir, 'cert.pem')])).fingerprint256;
+      expect(await peerFingerprint(port)).toBe(expected);
+    } finally {
+      first.kill('SIGTERM');
+    }
+    const code = await new Promise((r) => first.on('exit', (c) => r(c)));
+    expect(code).toBe(0);
+
+    const second = startCli(['serve'], env);
+    try {
+      await waitFor(async () => (await get(port, '/healthz')).status === 200, 20_000, 'healthz after restart');
+      expect(second.output()).not.toMatch(/cbt_/);
+      expect(second.output()).not.toMatch(/generated a self-signed/);
+      const token = /\b(cbt_[A-Za-z0-9_-]{43})\b/.exec(first.output())?.[1];
+      const list = await get(port, '/api/v1/tenants', { authorization: `Bearer ${token}` });
+      expect(JSON.parse(list.body).items.map((x: { slug: string }) => x.slug)).toContain('kept');
+    } finally {
+      second.kill('SIGTERM');
+      await new Promise((r) => second.on('exit', r));
+    }
+  }, 90_000);
+});
