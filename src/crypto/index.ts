@@ -29,3 +29,21 @@ export {
   timingSafeEqualStr,
 } from './kdf.js';
 export { unwrapKey, wrapKey, type KeyWrapContext } from './wrap.js';
+export {
+  createLocalKeyring,
+  createRootKeyProvider,
+  DEFAULT_SCRYPT_PARAMS,
+  openLocalKeyring,
+  openRootKeyProvider,
+  wrappedKeyInfo,
+  type AwsKmsProviderOptions,
+  type GeneratedKey,
+  type LocalKeyringOptions,
+  type Pkcs11ProviderOptions,
+  type RootKeyDescription,
+  type RootKeyProvider,
+  type RootKeyProviderConfig,
+  type RootKeyProviderKind,
+  type ScryptParams,
+  type WrappedKeyInfo,
+} from './providers/index.js';

@@ -12,7 +12,7 @@ export interface ScryptParams {
 }
 
 /**
- * Default scrypt cost: N = 2^17, r = 8, p = 1 (128 MiB, ~0.3 s here), the
+ * Default scrypt cost: N = 2^17, r = 8, p = 1 (128 MiB; about 0.65 s on the development machine), the
  * OWASP Password Storage Cheat Sheet's recommended minimum for scrypt.
  */
 export const DEFAULT_SCRYPT_PARAMS: ScryptParams = { N: 2 ** 17, r: 8, p: 1 };
