@@ -1,0 +1,287 @@
+/**
+ * Streaming verifier of a stored audit log, independent of storage: it reads
+ * entries (index, canonical event bytes, stored leaf hash) in index order and
+ * the stored checkpoints (signed notes) in size order, recomputes every leaf
+ * hash and the tree, checks each checkpoint's signature and its root at its
+ * size, and optionally that the tree extends earlier external checkpoints
+ * (witness copies). It stops at the first fault.
+ *
+ * firstBadIndex is the lowest index the verifier cannot vouch for:
+ *  - entry faults (changed-entry, missing-entry, unexpected-entry) are exact;
+ *  - checkpoint faults (root-mismatch, bad-signature, malformed-checkpoint)
+ *    localise to badRange = [size of the last checkpoint that verified,
+ *    size of the bad one): an entry rewritten together with its stored leaf
+ *    hash is only visible there, so frequent checkpoints mean tight ranges;
+ *  - truncated: badRange = [entries present, size a checkpoint or witness attests);
+ *  - witness-mismatch: badRange = [largest witness size that matched, witness size).
+ * Memory is O(log n); the hot path makes two SHA-256 calls per entry.
+ */
+import { isCustosError } from '../../shared/errors.js';
+import { openCheckpoint, parseCheckpoint } from './checkpoint.js';
+import { AUDIT_ERRORS, auditError } from './errors.js';
+import { HASH_SIZE, fromBinary, leafHashBinary, toBinary } from './hash.js';
+import { Frontier } from './merkle.js';
+import { splitNote, type NoteVerifier } from './note.js';
+
+/** One stored entry as the store yields it. */
+export interface LogEntryRecord {
+  readonly index: number | bigint;
+  readonly event: Uint8Array;
+  readonly leafHash: Uint8Array;
+}
+
+type Many<T> = T | readonly T[];
+/** Entries in index order, one by one or in pages. */
+export type EntrySource = AsyncIterable<Many<LogEntryRecord>> | Iterable<Many<LogEntryRecord>>;
+/** Signed notes in non-decreasing tree-size order. */
+export type NoteSource = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
+
+export interface VerifyLogInput {
+  readonly entries: EntrySource;
+  readonly checkpoints: NoteSource;
+  /** The log's trusted checkpoint key. */
+  readonly verifier: NoteVerifier;
+  /** Origin every checkpoint must carry; defaults to the verifier's key name. */
+  readonly origin?: string;
+  /** Earlier checkpoint(s) kept off-system (witness copies), signed by the same key. */
+  readonly witness?: string | Uint8Array | readonly (string | Uint8Array)[];
+  /** Called with the number of entries processed: every `progressInterval` entries, and at the end if not just called. */
+  readonly onProgress?: (processed: number) => void;
+  readonly progressInterval?: number;
+}
+
+export type VerifyReason =
+  | 'changed-entry'
+  | 'missing-entry'
+  | 'unexpected-entry'
+  | 'truncated'
+  | 'root-mismatch'
+  | 'bad-signature'
+  | 'malformed-checkpoint'
+  | 'witness-mismatch';
+
+export interface VerifyOk {
+  readonly ok: true;
+  readonly size: number;
+  readonly root: Buffer;
+  /** Size of the largest checkpoint verified (entries beyond it are not yet attested). */
+  readonly checkpointSize: number;
+  readonly checkpointCount: number;
+  /** Largest witness size the tree was shown to extend (0 without witnesses). */
+  readonly witnessSize: number;
+}
+
+export interface VerifyFailure {
+  readonly ok: false;
+  readonly firstBadIndex: number;
+  readonly reason: VerifyReason;
+  readonly detail: string;
+  /** [start, end): the entries the fault puts in doubt; start = firstBadIndex. */
+  readonly badRange: { readonly start: number; readonly end: number };
+  /** The checkpoint or witness size involved, for checkpoint-level faults. */
+  readonly checkpointSize?: number;
+}
+
+export type VerifyResult = VerifyOk | VerifyFailure;
+
+interface TreeHead {
+  readonly size: number;
+  readonly root: string;
+}
+/** A stored checkpoint as read: verified, or refused with the size it claims (if it has one). */
+type Pending =
+  | { readonly kind: 'good'; readonly size: number; readonly root: string }
+  | { readonly kind: 'refused'; readonly size: number | undefined; readonly reason: VerifyReason; readonly detail: string };
+
+function failure(reason: VerifyReason, start: number, end: number, detail: string, checkpointSize?: number): VerifyFailure {
+  return { ok: false, firstBadIndex: start, reason, detail, badRange: { start, end }, ...(checkpointSize === undefined ? {} : { checkpointSize }) };
+}
+
+function claimedSize(note: string | Uint8Array): number | undefined {
+  try {
+    return parseCheckpoint(splitNote(note).text).size;
+  } catch {
+    return undefined;
+  }
+}
+
+function readCheckpoint(note: string | Uint8Array, verifier: NoteVerifier, origin: string): Pending {
+  try {
+    const cp = openCheckpoint(note, [verifier], origin);
+    return { kind: 'good', size: cp.size, root: toBinary(cp.root) };
+  } catch (e) {
+    if (!isCustosError(e)) throw e;
+    const signature = e.code === AUDIT_ERRORS.NOTE_BAD_SIGNATURE.code || e.code === AUDIT_ERRORS.NOTE_UNKNOWN_KEY.code;
+    return { kind: 'refused', size: claimedSize(note), reason: signature ? 'bad-signature' : 'malformed-checkpoint', detail: e.message };
+  }
+}
+
+function openWitnesses(input: VerifyLogInput, origin: string): TreeHead[] {
+  const given = input.witness === undefined ? [] : Array.isArray(input.witness) ? input.witness : [input.witness];
+  const heads = (given as readonly (string | Uint8Array)[]).map((note) => {
+    try {
+      const cp = openCheckpoint(note, [input.verifier], origin);
+      return { size: cp.size, root: toBinary(cp.root) };
+    } catch (e) {
+      throw auditError('WITNESS_INVALID', `witness checkpoint: ${isCustosError(e) ? e.message : String(e)}`);
+    }
+  });
+  return heads.sort((a, b) => a.size - b.size);
+}
+
+function toIndex(index: unknown): number {
+  const n = typeof index === 'bigint' && index <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(index) : index;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+    throw auditError('VERIFY_INPUT_INVALID', 'entry index must be a non-negative safe integer');
+  }
+  return n;
+}
+
+/** The verification state; `checkEntry` is the synchronous hot path. */
+class Verification {
+  readonly #frontier = new Frontier();
+  readonly #checkpoints: AsyncIterator<string | Uint8Array>;
+  readonly #input: VerifyLogInput;
+  readonly #origin: string;
+  readonly #witnesses: TreeHead[];
+  readonly #interval: number;
+  #pending: Pending | undefined;
+  #witnessAt = 0;
+  #count = 0;
+  #untilProgress: number;
+  #lastGood = 0;
+  #checkpointCount = 0;
+  #lastWitness = 0;
+  /** Entry count at which atStop() must run next. */
+  nextStop = 0;
+
+  constructor(input: VerifyLogInput) {
+    this.#input = input;
+    this.#origin = input.origin ?? input.verifier.name;
+    this.#witnesses = openWitnesses(input, this.#origin);
+    const source = input.checkpoints;
+    this.#checkpoints =
+      Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (async function* () { yield* source; })();
+    const interval = input.progressInterval;
+    this.#interval = interval !== undefined && Number.isSafeInteger(interval) && interval > 0 ? interval : 65_536;
+    this.#untilProgress = this.#interval;
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  async #pull(): Promise<void> {
+    const next = await this.#checkpoints.next();
+    this.#pending = next.done ? undefined : readCheckpoint(next.value, this.#input.verifier, this.#origin);
+  }
+
+  /** Prepares the first checkpoint and handles everything due at size 0. */
+  async start(): Promise<VerifyFailure | undefined> {
+    await this.#pull();
+    return this.atStop();
+  }
+
+  /** Checks one entry; a fault, or undefined once the entry is integrated. */
+  checkEntry(record: LogEntryRecord): VerifyFailure | undefined {
+    const expected = this.#count;
+    const index = toIndex(record.index);
+    if (index > expected) {
+      return failure('missing-entry', expected, index, `expected entry ${expected}, found ${index}: entries deleted or moved`);
+    }
+    if (index < expected) {
+      return failure('unexpected-entry', index, index + 1, `index ${index} appears again after ${expected - 1} (inserted or reordered entry)`);
+    }
+    if (!(record.event instanceof Uint8Array)) throw auditError('VERIFY_INPUT_INVALID', 'entry event must be bytes');
+    const leaf = leafHashBinary(record.event);
+    const stored = record.leafHash;
+    if (!(stored instanceof Uint8Array) || stored.length !== HASH_SIZE || toBinary(stored) !== leaf) {
+      return failure('changed-entry', index, index + 1, `entry ${index} does not match its stored leaf hash`);
+    }
+    this.#frontier.append(leaf);
+    this.#count = expected + 1;
+    if (--this.#untilProgress === 0) {
+      this.#untilProgress = this.#interval;
+      this.#input.onProgress?.(this.#count);
+    }
+    return undefined;
+  }
+
+  #checkWitnesses(root: () => string): VerifyFailure | undefined {
+    for (let w = this.#witnesses[this.#witnessAt]; w?.size === this.#count; w = this.#witnesses[++this.#witnessAt]) {
+      if (w.root !== root()) {
+        const detail = `the tree of size ${w.size} is not the one the witness holds: history was rewritten (and re-signed) after it`;
+        return failure('witness-mismatch', this.#lastWitness, w.size, detail, w.size);
+      }
+      this.#lastWitness = w.size;
+    }
+    return undefined;
+  }
+
+  /** Handles every checkpoint and witness due at the current size, then sets nextStop. */
+  async atStop(): Promise<VerifyFailure | undefined> {
+    let cached: string | undefined;
+    const root = (): string => (cached ??= this.#frontier.root());
+    for (let p = this.#pending; p !== undefined && (p.size === undefined || p.size <= this.#count); p = this.#pending) {
+      if (p.kind === 'refused') return failure(p.reason, this.#lastGood, Math.max(p.size ?? this.#count, this.#lastGood + 1), p.detail, p.size);
+      if (p.size < this.#count) throw auditError('VERIFY_INPUT_INVALID', 'checkpoints must come in non-decreasing size order');
+      if (p.root !== root()) {
+        return failure('root-mismatch', this.#lastGood, p.size, `checkpoint of size ${p.size} does not match the entries`, p.size);
+      }
+      this.#lastGood = p.size;
+      this.#checkpointCount++;
+      await this.#pull();
+    }
+    const witnessFault = this.#checkWitnesses(root);
+    if (witnessFault) return witnessFault;
+    this.nextStop = Math.min(this.#pending?.size ?? Infinity, this.#witnesses[this.#witnessAt]?.size ?? Infinity);
+    return undefined;
+  }
+
+  /** After the last entry: what remains attested beyond the end is truncation. */
+  async finish(): Promise<VerifyResult> {
+    const fault = await this.atStop();
+    if (fault) return fault;
+    if (this.#untilProgress !== this.#interval || this.#count === 0) this.#input.onProgress?.(this.#count);
+    const p = this.#pending;
+    if (p?.kind === 'refused') return failure(p.reason, this.#lastGood, Math.max(p.size ?? 0, this.#lastGood + 1), p.detail, p.size);
+    const beyond = p?.size ?? this.#witnesses[this.#witnessAt]?.size;
+    if (beyond !== undefined) {
+      const detail = `a ${p ? 'checkpoint' : 'witness'} attests ${beyond} entries but the log ends at ${this.#count}`;
+      return failure('truncated', this.#count, beyond, detail, beyond);
+    }
+    return {
+      ok: true,
+      size: this.#count,
+      root: fromBinary(this.#frontier.root()),
+      checkpointSize: this.#lastGood,
+      checkpointCount: this.#checkpointCount,
+      witnessSize: this.#lastWitness,
+    };
+  }
+}
+
+/**
+ * Verifies a whole log (see the module comment for what each result means).
+ * Resolves to { ok: true, ... } or to the first fault; rejects only when it
+ * cannot run: AUDIT_WITNESS_INVALID (a witness note that does not open),
+ * AUDIT_VERIFY_INPUT_INVALID (non-numeric index, non-byte event, checkpoints
+ * out of order), or an error of the sources themselves.
+ */
+export async function verifyLog(input: VerifyLogInput): Promise<VerifyResult> {
+  const run = new Verification(input);
+  const early = await run.start();
+  if (early) return early;
+  for await (const item of input.entries) {
+    const page: readonly LogEntryRecord[] = Array.isArray(item) ? item : [item as LogEntryRecord];
+    for (const record of page) {
+      if (run.count === run.nextStop) {
+        const fault = await run.atStop();
+        if (fault) return fault;
+      }
+      const fault = run.checkEntry(record);
+      if (fault) return fault;
+    }
+  }
+  return run.finish();
+}
