@@ -81,12 +81,13 @@ function openLite(options: DatabaseOptions, plugins: TenantGuardPlugin[]): Db {
       return committer.run((tx) => inWrite.run(true, () => fn(tx)));
     },
     read(fn) {
+      // BEGIN/COMMIT straight on the connection: a consistent snapshot without compiling two queries per read.
       return h.reader.connection().execute(async (conn) => {
-        await sql`begin`.execute(conn);
+        h.readerRaw.exec('begin');
         try {
           return await fn(conn);
         } finally {
-          await sql`commit`.execute(conn);
+          if (h.readerRaw.inTransaction) h.readerRaw.exec('commit');
         }
       });
     },

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -8,7 +9,6 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
-import { newId } from '../shared/ids.js';
 import { registerAuth, type Authenticator } from './auth.js';
 import type { Metrics } from './metrics.js';
 import { buildProblem, errorToProblem, safeErr, sendProblem } from './problem.js';
@@ -45,7 +45,7 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newId();
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false } },
     routerOptions: { maxParamLength: 200 },

@@ -1,5 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql, type KyselyPlugin } from 'kysely';
+import { Kysely, SqliteDialect, sql, type KyselyPlugin, type SqliteDatabase } from 'kysely';
 import type { Database } from '../types.js';
 import type { DialectAdapter } from './adapter.js';
 
@@ -52,6 +52,32 @@ export interface SqliteHandles {
   reader: Kysely<Database>;
 }
 
+const STATEMENT_CACHE = 512;
+
+/**
+ * Kysely's SQLite driver prepares every query anew; preparing costs more than
+ * running a small query. This keeps the most recent prepared statements per
+ * connection (better-sqlite3 statements are reusable; Kysely never iterates
+ * two at once on one connection).
+ */
+function withStatementCache(db: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => db.close(),
+    prepare(sqlText: string) {
+      let stmt = cache.get(sqlText);
+      if (stmt) {
+        cache.delete(sqlText);
+      } else {
+        stmt = db.prepare(sqlText);
+        if (cache.size >= STATEMENT_CACHE) cache.delete(cache.keys().next().value as string);
+      }
+      cache.set(sqlText, stmt);
+      return stmt as unknown as ReturnType<SqliteDatabase['prepare']>;
+    },
+  };
+}
+
 /** A writer and a reader connection to the same file; readers never see a batch in progress. */
 export function openSqlite(file: string, plugins: KyselyPlugin[]): SqliteHandles {
   const writerRaw = openSqliteConnection(file, 'writer');
@@ -59,7 +85,7 @@ export function openSqlite(file: string, plugins: KyselyPlugin[]): SqliteHandles
   return {
     writerRaw,
     readerRaw,
-    writer: new Kysely<Database>({ dialect: new SqliteDialect({ database: writerRaw }), plugins }),
-    reader: new Kysely<Database>({ dialect: new SqliteDialect({ database: readerRaw }), plugins }),
+    writer: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writerRaw) }), plugins }),
+    reader: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(readerRaw) }), plugins }),
   };
 }
