@@ -113,10 +113,21 @@ describe('seal / open', () => {
     expect(shown).not.toContain(dk.toString('hex'));
     expect(shown).not.toContain('encKey');
     const other = prepareKey(key.keyId, randomBytes(32));
-    try {
-      open(other, seal(key, Buffer.from('x'), ctx), ctx);
-    } catch (e) {
-      expect(String((e as Error).message)).not.toMatch(/[0-9a-f]{64}/);
+    const env = seal(key, Buffer.from('x'), ctx);
+    const messages = [
+      (): unknown => open(other, env, ctx),
+      (): unknown => open(key, env, { ...ctx, field: 'other' }),
+    ].map((fn) => {
+      try {
+        fn();
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    });
+    for (const m of messages) {
+      expect(m).toMatch(/key /);
+      expect(m).not.toMatch(/[0-9a-f]{32}/);
     }
   });
 

@@ -11,28 +11,29 @@ function isErrno(e: unknown, code: string): boolean {
  * Reads a secret-bearing file (key file, PIN file) after checking that it is
  * a regular file not readable or writable by group or others (like ssh with
  * private keys). Returns null if it does not exist; throws
- * KEY_KEYFILE_PERMISSIONS otherwise-unsafe, naming the path and mode only.
+ * KEY_KEYFILE_PERMISSIONS if it is unsafe, naming the path and mode only.
  */
 export async function readProtectedFile(path: string, what: string): Promise<Buffer | null> {
-  let st;
+  let fh;
   try {
-    st = await stat(path);
+    fh = await open(path, 'r');
   } catch (e) {
     if (isErrno(e, 'ENOENT')) return null;
     throw e;
   }
-  if (!st.isFile()) {
-    throw cryptoError(KeyErrorCode.KEYFILE_PERMISSIONS, `${what} ${path} is not a regular file`);
-  }
-  if ((st.mode & 0o077) !== 0) {
-    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-    throw cryptoError(
-      KeyErrorCode.KEYFILE_PERMISSIONS,
-      `${what} ${path} has mode ${mode}: it must not be accessible by group or others (chmod 600)`,
-    );
-  }
-  const fh = await open(path, 'r');
   try {
+    // fstat the open handle: the file checked is the file read (no swap in between).
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      throw cryptoError(KeyErrorCode.KEYFILE_PERMISSIONS, `${what} ${path} is not a regular file`);
+    }
+    if ((st.mode & 0o077) !== 0) {
+      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+      throw cryptoError(
+        KeyErrorCode.KEYFILE_PERMISSIONS,
+        `${what} ${path} has mode ${mode}: it must not be accessible by group or others (chmod 600)`,
+      );
+    }
     return await fh.readFile();
   } finally {
     await fh.close();
