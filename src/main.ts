@@ -1,3 +1,4 @@
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Logger } from 'pino';
 import { createGuard } from './access/index.js';
 import { createAuditRecorder, type AuditRecorder } from './audit/index.js';
@@ -15,7 +16,7 @@ import { createTenantService, registerTenantRoutes, type TenantService } from '.
 export interface CustosOptions {
   logger?: Logger;
   clock?: Clock;
-  https?: import('node:https').ServerOptions;
+  https?: HttpsServerOptions;
   /** Replace the database (tests wrap it to inject faults). */
   wrapDb?: (db: Db) => Db;
 }

@@ -1,3 +1,4 @@
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import helmet from '@fastify/helmet';
@@ -24,7 +25,7 @@ export interface ServerDeps {
   logger: Logger;
   authenticators: Authenticator[];
   /** HTTPS options; absent for in-process tests (app.inject). */
-  https?: import('node:https').ServerOptions | undefined;
+  https?: HttpsServerOptions | undefined;
   /** Each module's `register(app)`; main.ts lists them. */
   modules: Array<(app: App) => void | Promise<void>>;
 }
