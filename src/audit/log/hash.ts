@@ -49,8 +49,9 @@ export function nodeHashBinary(left: string, right: string): string {
   return oneShotHash('sha256', nodeScratch, 'binary');
 }
 
-/** Internal: a 32-byte hash as a latin1 string (no copy of the bytes beyond the string). */
+/** Internal: bytes (a 32-byte hash) as a latin1 binary string. */
 export function toBinary(hash: Uint8Array): string {
+  if (Buffer.isBuffer(hash)) return hash.toString('latin1');
   return Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString('latin1');
 }
 

@@ -272,16 +272,39 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyResult> {
   const run = new Verification(input);
   const early = await run.start();
   if (early) return early;
-  for await (const item of input.entries) {
-    const page: readonly LogEntryRecord[] = Array.isArray(item) ? item : [item as LogEntryRecord];
-    for (const record of page) {
-      if (run.count === run.nextStop) {
-        const fault = await run.atStop();
-        if (fault) return fault;
-      }
-      const fault = run.checkEntry(record);
+  const source = input.entries;
+  if (Symbol.asyncIterator in source) {
+    for await (const item of source) {
+      const fault = await checkItem(run, item);
+      if (fault) return fault;
+    }
+  } else {
+    // A synchronous source (an array, a generator) is walked without a microtask per entry.
+    for (const item of source) {
+      const fault = await checkItem(run, item);
       if (fault) return fault;
     }
   }
   return run.finish();
+}
+
+/** Checks one entry or one page of entries, running checkpoint stops as they fall due. */
+function checkItem(run: Verification, item: Many<LogEntryRecord>): VerifyFailure | undefined | Promise<VerifyFailure | undefined> {
+  if (!Array.isArray(item)) {
+    const record = item as LogEntryRecord;
+    if (run.count === run.nextStop) return run.atStop().then((fault) => fault ?? run.checkEntry(record));
+    return run.checkEntry(record);
+  }
+  const page = item as readonly LogEntryRecord[];
+  for (let i = 0; i < page.length; i++) {
+    if (run.count === run.nextStop) return checkRestAfterStop(run, page, i);
+    const fault = run.checkEntry(page[i] as LogEntryRecord);
+    if (fault) return fault;
+  }
+  return undefined;
+}
+
+async function checkRestAfterStop(run: Verification, page: readonly LogEntryRecord[], from: number): Promise<VerifyFailure | undefined> {
+  const fault = await run.atStop();
+  return fault ?? checkItem(run, page.slice(from));
 }
