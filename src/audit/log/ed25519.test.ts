@@ -9,7 +9,14 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ed25519PrivateKeyFromSeed, ed25519PublicKeyFromRaw, ed25519RawPublicKey, ed25519Sign, ed25519Verify } from './ed25519.js';
+import {
+  ed25519PrivateKeyFromSeed,
+  ed25519PublicKeyFromRaw,
+  ed25519RawPublicKey,
+  ed25519Sign,
+  ed25519Verify,
+  isWeakEd25519PublicKey,
+} from './ed25519.js';
 
 interface WycheproofFile {
   algorithm: string;
@@ -47,6 +54,26 @@ describe('Ed25519 key helpers', () => {
     const msg = Buffer.from('checkpoint\n');
     expect(ed25519Sign(again, msg)).toEqual(ed25519Sign(privateKey, msg));
     expect(ed25519Verify(ed25519PublicKeyFromRaw(raw), msg, ed25519Sign(again, msg))).toBe(true);
+  });
+
+  it('refuses non-canonical and small-order public keys', () => {
+    const weak = [
+      '0100000000000000000000000000000000000000000000000000000000000000', // identity
+      '0100000000000000000000000000000000000000000000000000000000000080', // identity, sign bit set
+      'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // order 2
+      '0000000000000000000000000000000000000000000000000000000000000000', // order 4
+      '0000000000000000000000000000000000000000000000000000000000000080', // order 4
+      '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05', // order 8
+      'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a', // order 8
+      'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // y = p: non-canonical
+      'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // y = p + 1: non-canonical identity
+    ];
+    for (const hex of weak) {
+      expect(isWeakEd25519PublicKey(Buffer.from(hex, 'hex')), hex).toBe(true);
+      expect(() => ed25519PublicKeyFromRaw(Buffer.from(hex, 'hex'))).toThrow(expect.objectContaining({ code: 'AUDIT_KEY_INVALID' }));
+    }
+    const keys = new Set(cases.map((c) => c.pk));
+    for (const pk of keys) expect(isWeakEd25519PublicKey(Buffer.from(pk, 'hex')), pk).toBe(false);
   });
 
   it('refuses wrong key sizes and non-Ed25519 keys with AUDIT_KEY_INVALID', () => {

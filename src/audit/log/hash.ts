@@ -23,8 +23,10 @@ let leafScratch = Buffer.alloc(4096);
 const nodeScratch = Buffer.alloc(1 + 2 * HASH_SIZE);
 nodeScratch[0] = 0x01;
 
-/** SHA-256 of the empty string: the root of the empty tree (RFC 9162 §2.1.1). */
+/** SHA-256 of the empty string: the root of the empty tree (RFC 9162 §2.1.1). Do not mutate. */
 export const EMPTY_ROOT: Buffer = createHash('sha256').digest();
+/** Internal: the same, as an immutable binary string (what the tree code uses). */
+export const EMPTY_ROOT_BINARY: string = EMPTY_ROOT.toString('latin1');
 
 /** Internal: leaf hash of `data` as a 32-character latin1 string. */
 export function leafHashBinary(data: Uint8Array): string {

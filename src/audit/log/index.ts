@@ -38,7 +38,7 @@ export {
   type ProofPlan,
 } from './proof.js';
 export { MemoryNodeStore, MemoryTree } from './memory.js';
-export { ed25519PrivateKeyFromSeed, ed25519PublicKeyFromRaw, ed25519RawPublicKey } from './ed25519.js';
+export { ed25519PrivateKeyFromSeed, ed25519PublicKeyFromRaw, ed25519RawPublicKey, isWeakEd25519PublicKey } from './ed25519.js';
 export {
   formatVerifierKey,
   isValidKeyName,

@@ -10,7 +10,7 @@
  * to Number.MAX_SAFE_INTEGER (no 32-bit bit operations anywhere).
  */
 import { auditError } from './errors.js';
-import { EMPTY_ROOT, fromBinary, isHash, nodeHash, nodeHashBinary, toBinary } from './hash.js';
+import { EMPTY_ROOT_BINARY, fromBinary, isHash, nodeHash, nodeHashBinary, toBinary } from './hash.js';
 
 export { EMPTY_ROOT, HASH_SIZE, leafHash, nodeHash } from './hash.js';
 
@@ -102,7 +102,7 @@ export function frontierNodeIds(size: number): NodeId[] {
 /** Folds subtree roots (largest first) into one root: h0 ⊕ (h1 ⊕ (… ⊕ hn)). Empty → EMPTY_ROOT. */
 export function foldRoots(hashes: readonly Uint8Array[]): Buffer {
   const last = hashes[hashes.length - 1];
-  if (last === undefined) return Buffer.from(EMPTY_ROOT);
+  if (last === undefined) return fromBinary(EMPTY_ROOT_BINARY);
   let root: Buffer = Buffer.from(last);
   for (let i = hashes.length - 2; i >= 0; i--) root = nodeHash(hashes[i] as Uint8Array, root);
   return root;
@@ -145,7 +145,7 @@ export class Frontier {
   root(): string {
     const hashes = this.#hashes;
     let i = hashes.length - 1;
-    if (i < 0) return toBinary(EMPTY_ROOT);
+    if (i < 0) return EMPTY_ROOT_BINARY;
     let root = hashes[i] as string;
     for (i--; i >= 0; i--) root = nodeHashBinary(hashes[i] as string, root);
     return root;
