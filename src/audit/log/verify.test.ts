@@ -209,3 +209,20 @@ describe('verifyLog: tamper battery', () => {
     );
   });
 });
+
+describe('verifyLog: resources', () => {
+  it('closes the checkpoint source when it stops early', async () => {
+    const log = buildLog(30, 10);
+    let closed = false;
+    async function* notes() {
+      try {
+        yield* log.checkpoints;
+      } finally {
+        closed = true;
+      }
+    }
+    log.entries[3]!.event[0]! ^= 1;
+    expect(await verifyLog({ entries: log.entries, checkpoints: notes(), verifier })).toMatchObject({ ok: false, firstBadIndex: 3 });
+    expect(closed).toBe(true);
+  });
+});

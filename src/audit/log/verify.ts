@@ -176,6 +176,11 @@ class Verification {
     this.#pending = next.done ? undefined : readCheckpoint(next.value, this.#input.verifier, this.#origin);
   }
 
+  /** Releases the checkpoint source (a database cursor, say) when verification stops early. */
+  async close(): Promise<void> {
+    await this.#checkpoints.return?.();
+  }
+
   /** Prepares the first checkpoint and handles everything due at size 0. */
   async start(): Promise<VerifyFailure | undefined> {
     await this.#pull();
@@ -270,22 +275,26 @@ class Verification {
  */
 export async function verifyLog(input: VerifyLogInput): Promise<VerifyResult> {
   const run = new Verification(input);
-  const early = await run.start();
-  if (early) return early;
-  const source = input.entries;
-  if (Symbol.asyncIterator in source) {
-    for await (const item of source) {
-      const fault = await checkItem(run, item);
-      if (fault) return fault;
+  try {
+    const early = await run.start();
+    if (early) return early;
+    const source = input.entries;
+    if (Symbol.asyncIterator in source) {
+      for await (const item of source) {
+        const fault = await checkItem(run, item);
+        if (fault) return fault;
+      }
+    } else {
+      // A synchronous source (an array, a generator) is walked without a microtask per entry.
+      for (const item of source) {
+        const fault = await checkItem(run, item);
+        if (fault) return fault;
+      }
     }
-  } else {
-    // A synchronous source (an array, a generator) is walked without a microtask per entry.
-    for (const item of source) {
-      const fault = await checkItem(run, item);
-      if (fault) return fault;
-    }
+    return await run.finish();
+  } finally {
+    await run.close();
   }
-  return run.finish();
 }
 
 /** Checks one entry or one page of entries, running checkpoint stops as they fall due. */
