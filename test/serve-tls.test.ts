@@ -36,6 +36,15 @@ function peerFingerprint(port: number): Promise<string> {
   });
 }
 
+async function listeningPort(child: { output: () => string }): Promise<number> {
+  let port = 0;
+  await waitFor(async () => {
+    port = Number(/listening on https:\/\/[^:]+:(\d+)/.exec(child.output())?.[1] ?? 0);
+    return port > 0;
+  }, 20_000, 'listening line');
+  return port;
+}
+
 describe('custos serve over HTTPS (real process)', () => {
   let dir: string;
   let port: number;
@@ -43,9 +52,9 @@ describe('custos serve over HTTPS (real process)', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'custos-serve-'));
-    port = await freePort();
     redirectPort = await freePort();
-    env = { CUSTOS_DATA_DIR: path.join(dir, 'custos-data'), CUSTOS_HTTPS_PORT: String(port), CUSTOS_HTTP_REDIRECT_PORT: String(redirectPort) };
+    // Port 0: the server picks a free port and prints it, so no other test can take it first.
+    env = { CUSTOS_DATA_DIR: path.join(dir, 'custos-data'), CUSTOS_HTTPS_PORT: '0', CUSTOS_HTTP_REDIRECT_PORT: String(redirectPort) };
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -53,6 +62,7 @@ describe('custos serve over HTTPS (real process)', () => {
     const started = Date.now();
     const first = startCli(['serve'], env);
     try {
+      port = await listeningPort(first);
       await waitFor(async () => (await get(port, '/healthz')).status === 200, 20_000, 'healthz');
       expect(Date.now() - started).toBeLessThan(20_000);
       const token = /\b(cbt_[A-Za-z0-9_-]{43})\b/.exec(first.output())?.[1];
@@ -91,6 +101,7 @@ describe('custos serve over HTTPS (real process)', () => {
 
     const second = startCli(['serve'], env);
     try {
+      port = await listeningPort(second);
       await waitFor(async () => (await get(port, '/healthz')).status === 200, 20_000, 'healthz after restart');
       expect(second.output()).not.toMatch(/cbt_/);
       expect(second.output()).not.toMatch(/generated a self-signed/);

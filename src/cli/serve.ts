@@ -4,11 +4,11 @@ import { createCustos } from '../main.js';
 import { loadTlsMaterial, tlsOptions } from '../server/tls.js';
 import { prepare } from './prepare.js';
 
-function startRedirect(config: Config): Server {
+function startRedirect(config: Config, httpsPort: number): Server {
   const server = createHttpServer((req, res) => {
     const host = (req.headers.host ?? config.host).replace(/:\d+$/, '');
     const path = (req.url ?? '/').startsWith('/') ? req.url : '/';
-    res.writeHead(308, { location: `https://${host}:${config.httpsPort}${path}`, 'content-length': '0' });
+    res.writeHead(308, { location: `https://${host}:${httpsPort}${path}`, 'content-length': '0' });
     res.end();
   });
   server.listen(config.httpRedirectPort, config.host);
@@ -26,8 +26,10 @@ export async function serve(config: Config): Promise<void> {
   const custos = await createCustos(config, { https: tlsOptions(material) });
   const { app } = custos;
   await app.listen({ host: config.host, port: config.httpsPort });
-  const redirect = config.httpRedirectPort ? startRedirect(config) : undefined;
-  app.log.info({ url: `https://${config.host}:${config.httpsPort}`, database: custos.db.location }, 'custos serving');
+  const port = (app.server.address() as { port: number }).port;
+  const redirect = config.httpRedirectPort ? startRedirect(config, port) : undefined;
+  app.log.info({ url: `https://${config.host}:${port}`, database: custos.db.location }, 'custos serving');
+  process.stdout.write(`listening on https://${config.host}:${port}\n`);
 
   process.on('SIGHUP', () => {
     try {

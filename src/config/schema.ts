@@ -32,7 +32,8 @@ export const configSchema = z.strictObject({
   deploymentName: z.string().regex(/^[a-zA-Z0-9.\-/]{1,128}$/, 'letters, digits, ".", "-" and "/" only').default('custos.local/audit'),
   dataDir: z.string().min(1).default('./custos-data'),
   host: z.string().min(1).default('127.0.0.1'),
-  httpsPort: port.default(8443),
+  /** 0 picks a free port (printed at start); for tests and side-by-side runs. */
+  httpsPort: z.number().int().min(0).max(65535).default(8443),
   /** Optional plain-HTTP port that only redirects to HTTPS. */
   httpRedirectPort: port.optional(),
   /** postgres://… selects PostgreSQL; absent means SQLite in the data directory. */
