@@ -69,9 +69,13 @@ export function openDatabase(options: DatabaseOptions): Db {
 function openLite(options: DatabaseOptions, plugins: TenantGuardPlugin[]): Db {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const file = path.join(options.dataDir, 'custos.db');
-  const h = openSqlite(file, plugins);
+  // The key store is a file of its own (src/keys/README.md): data backups copy custos.db only.
+  const h = openSqlite(file, plugins, path.join(options.dataDir, 'keystore.db'));
   const committer = new GroupCommitter(h.writer, options.groupCommitMax, () => h.writerRaw.inTransaction);
   const migrationCtx = { adapter: sqliteAdapter, appRole: options.appRole };
+  // Prepared once: exec() would parse BEGIN/COMMIT again on every read.
+  const beginRead = h.readerRaw.prepare('BEGIN');
+  const commitRead = h.readerRaw.prepare('COMMIT');
   return {
     adapter: sqliteAdapter,
     location: file,
@@ -83,11 +87,11 @@ function openLite(options: DatabaseOptions, plugins: TenantGuardPlugin[]): Db {
     read(fn) {
       // BEGIN/COMMIT straight on the connection: a consistent snapshot without compiling two queries per read.
       return h.reader.connection().execute(async (conn) => {
-        h.readerRaw.exec('begin');
+        beginRead.run();
         try {
           return await fn(conn);
         } finally {
-          if (h.readerRaw.inTransaction) h.readerRaw.exec('commit');
+          if (h.readerRaw.inTransaction) commitRead.run();
         }
       });
     },

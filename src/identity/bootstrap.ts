@@ -27,14 +27,23 @@ export interface BootstrapService {
   everIssued(): Promise<boolean>;
 }
 
+/**
+ * How long a verified token is trusted without asking the database again.
+ * Revocation in this process clears the cache at once; another process sees
+ * it within this time.
+ */
+const AUTH_CACHE_MS = 5_000;
+
 export function createBootstrapService(deps: { db: Db; audit: AuditRecorder; clock: Clock }): BootstrapService {
   const { db, audit, clock } = deps;
+  const cache = new Map<string, { actor: Actor; until: number; expiresAt: string }>();
   return {
     async issue(ctx, ttlHours) {
       const token = `${BOOTSTRAP_PREFIX}${randomBytes(32).toString('base64url')}`;
       const now = clock.now();
       const id = newId();
       const expiresAt = new Date(now.getTime() + ttlHours * 3600_000).toISOString();
+      cache.clear();
       await db.write(async (tx) => {
         const revoked = await revokeBootstrapTokens(tx, now.toISOString());
         await insertBootstrapToken(tx, { id, token_hash: hashToken(token), created_at: now.toISOString(), expires_at: expiresAt, revoked_at: null });
@@ -53,9 +62,19 @@ export function createBootstrapService(deps: { db: Db; audit: AuditRecorder; clo
     },
     async authenticate(token) {
       if (!token.startsWith(BOOTSTRAP_PREFIX) || token.length > 100) return undefined;
-      const row = await db.read((tx) => findBootstrapToken(tx, hashToken(token)));
-      if (!row || row.revoked_at || row.expires_at <= clock.now().toISOString()) return undefined;
-      return { type: 'bootstrap', id: row.id };
+      const hash = hashToken(token);
+      const now = clock.now();
+      const hit = cache.get(hash);
+      if (hit && hit.until > now.getTime() && hit.expiresAt > now.toISOString()) return hit.actor;
+      const row = await db.read((tx) => findBootstrapToken(tx, hash));
+      if (!row || row.revoked_at || row.expires_at <= now.toISOString()) {
+        cache.delete(hash);
+        return undefined;
+      }
+      const actor: Actor = { type: 'bootstrap', id: row.id };
+      if (cache.size > 1000) cache.clear();
+      cache.set(hash, { actor, until: now.getTime() + AUTH_CACHE_MS, expiresAt: row.expires_at });
+      return actor;
     },
     async everIssued() {
       return (await db.read((tx) => countBootstrapTokens(tx))) > 0;
