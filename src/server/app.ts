@@ -53,6 +53,13 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
   } as FastifyServerOptions).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.setValidatorCompiler(createValidatorCompiler());
+  app.decorate('routeTable', []);
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      if (method !== 'HEAD') app.routeTable.push({ method, url: route.url, config: (route.config ?? {}) as never });
+    }
+  });
   app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((error, request, reply) => {

@@ -10,6 +10,10 @@ declare module 'fastify' {
     /** Who is calling; set by the auth hook for every request. */
     ctx: RequestContext;
   }
+  interface FastifyInstance {
+    /** Every route registered, with its declared config: the permission matrix and docs read it. */
+    routeTable: Array<{ method: string; url: string; config: FastifyContextConfig }>;
+  }
   interface FastifyContextConfig {
     /** `public` routes need no credentials; everything else is authorised in its service. */
     auth?: 'public' | 'required';
