@@ -24,6 +24,7 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; key: string; type: 'str
   { env: 'CUSTOS_BODY_LIMIT_BYTES', key: 'bodyLimitBytes', type: 'int' },
   { env: 'CUSTOS_LOG_LEVEL', key: 'logLevel', type: 'string' },
   { env: 'CUSTOS_SECURITY_CONTACT', key: 'securityTxt.contact', type: 'list' },
+  { env: 'CUSTOS_AUDIT_RETENTION_DAYS', key: 'audit.retentionDays', type: 'int' },
 ];
 
 export interface LoadOptions {

@@ -27,6 +27,26 @@ const securityTxtSchema = z.strictObject({
   preferredLanguages: z.string().optional(),
 });
 
+/** The audit log (audit/README.md): retention, sequencer cadence, scheduled verification. */
+const auditSchema = z.strictObject({
+  /** Days an entry stays in the database before it may leave through an archive bundle (M15): at least 365, never lowered. */
+  retentionDays: z.number().int().min(365, 'must be at least 365 (entries are kept at least one year)').max(36_500).default(365),
+  sequencer: z
+    .strictObject({
+      /** Run the sequencer in this process (off: another process sequences, or tests drive tick()). */
+      enabled: z.boolean().default(true),
+      /** How often an idle sequencer looks at the outbox. */
+      pollMs: z.number().int().min(10).max(500).default(100),
+      /** Most outbox rows integrated per transaction. */
+      batchSize: z.number().int().min(1).max(5000).default(1000),
+      /** Least time between two checkpoints while entries arrive (at most 1 s: the log's promise). */
+      checkpointIntervalMs: z.number().int().min(0).max(1000).default(500),
+    })
+    .prefault({}),
+  /** Hours between two in-process verifications of the whole log; 0 turns them off. */
+  verifyIntervalHours: z.number().int().min(0).max(24 * 7).default(24),
+});
+
 export const configSchema = z.strictObject({
   /** Name of this deployment; the audit log's checkpoint origin. */
   deploymentName: z.string().regex(/^[a-zA-Z0-9.\-/]{1,128}$/, 'letters, digits, ".", "-" and "/" only').default('custos.local/audit'),
@@ -61,6 +81,7 @@ export const configSchema = z.strictObject({
   bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   securityTxt: securityTxtSchema.prefault({ contact: ['mailto:security@example.invalid'] }),
+  audit: auditSchema.prefault({}),
   bootstrap: z
     .strictObject({
       /** Lifetime of the one-time bootstrap token printed by `custos init`. */
