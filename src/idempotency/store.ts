@@ -1,16 +1,7 @@
 import type { Tx } from '../db/index.js';
+import type { IdempotencyKeysTable } from '../db/types.js';
 
-export interface IdempotencyRow {
-  principal: string;
-  idem_key: string;
-  method: string;
-  route: string;
-  request_hash: string;
-  status_code: number;
-  response: string;
-  created_at: string;
-  expires_at: string;
-}
+export type IdempotencyRow = IdempotencyKeysTable;
 
 export async function findKey(tx: Tx, principal: string, key: string, now: string): Promise<IdempotencyRow | undefined> {
   return tx

@@ -1,16 +1,10 @@
+import type { Insertable, Selectable } from 'kysely';
 import type { Tx } from '../../db/index.js';
+import type { AuditOutboxTable } from '../../db/types.js';
 
-export interface OutboxRow {
-  seq: number;
-  event_id: string;
-  recorded_at: string;
-  tenant_id: string | null;
-  class_uid: number;
-  activity_id: number;
-  event: string;
-}
+export type OutboxRow = Selectable<AuditOutboxTable>;
 
-export async function insertOutbox(tx: Tx, row: Omit<OutboxRow, 'seq'>): Promise<void> {
+export async function insertOutbox(tx: Tx, row: Insertable<AuditOutboxTable>): Promise<void> {
   await tx.insertInto('audit_outbox').values(row).execute();
 }
 
