@@ -27,6 +27,99 @@ const securityTxtSchema = z.strictObject({
   preferredLanguages: z.string().optional(),
 });
 
+/**
+ * A secret read from the configuration. JSON.stringify, String() and
+ * util.inspect show `[redacted]` (so `custos config check` and logs never
+ * print it); `reveal()` returns the value.
+ */
+export class ConfigSecret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+  toString(): string {
+    return '[redacted]';
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return '[redacted]';
+  }
+}
+
+/** Audit forwarders (audit/forward): syslog over TLS, HTTPS JSON batches, NATS JetStream. */
+const filePath = z.string().min(1);
+const printable = (max: number) => z.string().regex(new RegExp(`^[\\x21-\\x7e]{1,${max}}$`), `printable ASCII without spaces, at most ${max}`);
+const forwarderBase = {
+  /** Unique: the durable cursor's key and the metrics label. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" and "_", at most 63'),
+  /** Most entries per send. */
+  batchSize: z.number().int().min(1).max(10_000).default(500),
+  cert: filePath.optional(),
+  key: filePath.optional(),
+};
+const certWithKey = (f: { cert?: string; key?: string }) => Boolean(f.cert) === Boolean(f.key);
+const certWithKeyIssue = { message: 'cert and key must be given together', path: ['cert'] };
+const syslogForwarder = z
+  .strictObject({
+    type: z.literal('syslog'),
+    ...forwarderBase,
+    host: z.string().min(1),
+    port: port.default(6514),
+    /** PEM CA file the collector's certificate must chain to: the collector is always verified. */
+    ca: filePath,
+    serverName: z.string().min(1).optional(),
+    /** RFC 5424 HOSTNAME (default: this machine's name). */
+    hostname: printable(255).optional(),
+    appName: printable(48).default('custos'),
+    /** RFC 5424 facility; 13 is "log audit". */
+    facility: z.number().int().min(0).max(23).default(13),
+    sdId: z.string().regex(/^[A-Za-z0-9._-]{1,32}@[0-9]+(\.[0-9]+)*$/, 'name@<private enterprise number>').default('custos@32473'),
+    /** How long the connection must stay up after a flushed batch before it counts as delivered. */
+    settleMs: z.number().int().min(0).max(60_000).default(250),
+    connectTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
+  })
+  .refine(certWithKey, certWithKeyIssue);
+const httpsForwarder = z
+  .strictObject({
+    type: z.literal('https'),
+    ...forwarderBase,
+    url: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }),
+    /** HMAC-SHA256 key for Custos-Signature; or `secretFile`. No default. */
+    secret: z.string().min(32, 'at least 32 characters').transform((s) => new ConfigSecret(s)).optional(),
+    secretFile: filePath.optional(),
+    ca: filePath.optional(),
+    timeoutMs: z.number().int().min(100).max(300_000).default(10_000),
+    format: z.enum(['ocsf', 'ecs']).default('ocsf'),
+    maxBodyBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  })
+  .refine((f) => (f.secret === undefined) !== (f.secretFile === undefined), { message: 'give exactly one of secret and secretFile', path: ['secret'] })
+  .refine(certWithKey, certWithKeyIssue);
+const natsForwarder = z
+  .strictObject({
+    type: z.literal('nats'),
+    ...forwarderBase,
+    servers: z.array(z.string().min(1)).min(1),
+    stream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "-" and "_"').default('CUSTOS_AUDIT'),
+    subjectPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'dot-separated tokens without wildcards').default('custos.audit'),
+    ca: filePath.optional(),
+    credsFile: filePath.optional(),
+    /** TLS is required unless this is set (e.g. a NATS on the loopback interface). */
+    insecurePlaintext: z.boolean().default(false),
+    timeoutMs: z.number().int().min(100).max(300_000).default(10_000),
+  })
+  .refine((f) => !(f.insecurePlaintext && (f.ca || f.cert)), { message: 'insecurePlaintext cannot be combined with ca or cert', path: ['insecurePlaintext'] })
+  .refine(certWithKey, certWithKeyIssue);
+/** Off-system copies of the audit log (audit/forward); names are unique. */
+const auditForwarders = z
+  .array(z.discriminatedUnion('type', [syslogForwarder, httpsForwarder, natsForwarder]))
+  .default([])
+  .refine((list) => new Set(list.map((f) => f.name)).size === list.length, 'forwarder names must be unique');
+
 /** The audit log (audit/README.md): retention, sequencer cadence, scheduled verification. */
 const auditSchema = z.strictObject({
   /** Days an entry stays in the database before it may leave through an archive bundle (M15): at least 365, never lowered. */
@@ -45,6 +138,8 @@ const auditSchema = z.strictObject({
     .prefault({}),
   /** Hours between two in-process verifications of the whole log; 0 turns them off. */
   verifyIntervalHours: z.number().int().min(0).max(24 * 7).default(24),
+  /** Off-system copies of the log: syslog over TLS, HTTPS JSON batches, NATS JetStream (audit/forward). */
+  forwarders: auditForwarders,
 });
 
 export const configSchema = z.strictObject({

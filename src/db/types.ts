@@ -64,12 +64,21 @@ export interface IntegrationsTable {
   last_used_at: string | null;
 }
 
+/** A forwarder's durable cursor (audit/forward); advanced only after the destination acknowledged. */
+export interface AuditForwarderCursorsTable {
+  name: string;
+  next_index: number;
+  checkpoint_size: number;
+  updated_at: string;
+}
+
 export interface Database {
   tenants: TenantsTable;
   audit_outbox: AuditOutboxTable;
   idempotency_keys: IdempotencyKeysTable;
   bootstrap_tokens: BootstrapTokensTable;
   integrations: IntegrationsTable;
+  audit_forwarder_cursors: AuditForwarderCursorsTable;
 }
 
 /** The handle a unit of work receives: a transaction on either dialect. */
