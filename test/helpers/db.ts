@@ -1,0 +1,30 @@
+import { openDatabase, type Db } from '../../src/db/index.js';
+import { testEnv, type Dialect, type TestEnv } from './app.js';
+
+/** A migrated database alone (no app): for store-level suites on each dialect. */
+export async function testDb(dialect: Dialect): Promise<{ db: Db; env: TestEnv; cleanup: () => Promise<void> }> {
+  const env = await testEnv(dialect);
+  const { config } = env;
+  const db = openDatabase({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    appRole: config.database.appRole,
+    poolSize: 4,
+    groupCommitMax: config.database.groupCommitMax,
+  });
+  try {
+    await db.migrate();
+  } catch (e) {
+    await db.close();
+    await env.cleanup();
+    throw e;
+  }
+  return {
+    db,
+    env,
+    cleanup: async () => {
+      await db.close();
+      await env.cleanup();
+    },
+  };
+}
