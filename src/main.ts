@@ -2,6 +2,8 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Logger } from 'pino';
 import { createGuard } from './access/index.js';
 import { createAuditRecorder, type AuditRecorder } from './audit/index.js';
+import { createAuditLog, type AuditLog, type CheckpointSigner } from './audit/index.js';
+import { createForwarders, type ForwarderSet } from './audit/forward/index.js';
 import type { Config } from './config/index.js';
 import { openDatabase, type Db } from './db/index.js';
 import { createIdempotencyService } from './idempotency/index.js';
@@ -19,6 +21,10 @@ export interface CustosOptions {
   https?: HttpsServerOptions;
   /** Replace the database (tests wrap it to inject faults). */
   wrapDb?: (db: Db) => Db;
+  /** The audit checkpoint signer (audit/README.md); without one nothing is sequenced and a warning says so. */
+  auditSigner?: CheckpointSigner;
+  /** false: the audit sequencer does not run in-process (tests drive custos.auditLog.sequencer.tick()). */
+  auditSequencer?: boolean;
 }
 
 /** The running composition: what the CLI serves and what tests drive. */
@@ -27,6 +33,8 @@ export interface Custos {
   app: App;
   db: Db;
   audit: AuditRecorder;
+  auditLog: AuditLog;
+  forwarders: ForwarderSet;
   bootstrap: BootstrapService;
   tenants: TenantService;
   close(): Promise<void>;
@@ -77,6 +85,18 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
   const guard = createGuard({ audit });
   const idempotency = createIdempotencyService({ db, clock });
   const tenants = createTenantService({ db, audit, guard, idempotency, clock });
+  const auditLog = await createAuditLog({
+    config,
+    db,
+    clock,
+    guard,
+    audit,
+    logger,
+    signer: options.auditSigner,
+    runSequencer: options.auditSequencer,
+    onAppended: () => forwarders.wake(),
+  });
+  const forwarders = createForwarders(config.audit.forwarders, { source: auditLog.source, db, clock, metrics, logger });
 
   const app = await buildServer({
     config,
@@ -86,18 +106,24 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
     logger,
     https: options.https,
     authenticators: [(token) => bootstrap.authenticate(token)],
-    modules: [(a) => registerTenantRoutes(a, { tenants, idempotency })],
+    modules: [(a) => registerTenantRoutes(a, { tenants, idempotency }), (a) => auditLog.register(a)],
   });
 
+  auditLog.start();
+  forwarders.start();
   return {
     config,
     app,
     db,
     audit,
+    auditLog,
+    forwarders,
     bootstrap,
     tenants,
     async close() {
       await app.close();
+      await forwarders.stop();
+      await auditLog.stop();
       await rawDb.close();
     },
   };

@@ -1,3 +1,13 @@
 export { createAuditRecorder, MAX_EVENT_BYTES, type AuditRecorder } from './outbox/recorder.js';
 export { readOutbox, type OutboxRow } from './outbox/store.js';
 export { OCSF, ACTIVITY, buildEvent, type AuditEventInput, type OcsfEvent, type JsonValue, type Severity } from './events.js';
+export { checkpointKey, signerFromPrivateKey, signTreeHead, type CheckpointKey, type CheckpointSigner } from './signer.js';
+export { AUDIT_LOG_ERRORS, type AuditLogErrorName } from './errors.js';
+export { createAuditLog, type AuditLog, type AuditLogOptions } from './audit-log.js';
+export { createSequencer, type Sequencer, type TickResult } from './sequencer/index.js';
+export { createAuditReadService, toAuditEntry, type AuditReadService } from './service.js';
+export { registerAuditRoutes } from './routes.js';
+export { createLogSource } from './log-source.js';
+export { verifyStoredLog, type StoredVerifyOptions, type StoredVerifyResult } from './verify/stored.js';
+export { ensureRetention, retentionCutoff } from './retention.js';
+export type { AuditCheckpoint, AuditEntry, ConsistencyProof, EntryQuery, InclusionProof } from './types.js';

@@ -23,8 +23,68 @@ export interface AuditOutboxTable {
   tenant_id: string | null;
   class_uid: number;
   activity_id: number;
-  /** The OCSF-shaped event as JSON text. */
+  /** The OCSF-shaped event as RFC 8785 canonical JSON text (JSON.stringify text in rows written before 0004). */
   event: string;
+  /** Filter columns the sequencer copies into audit_entries (null in rows written before 0004). */
+  action: string | null;
+  actor_type: string | null;
+  actor_id: string | null;
+  target_type: string | null;
+  target_id: string | null;
+  outcome: 'success' | 'failure' | null;
+}
+
+/** A sequenced audit log entry (audit/README.md); append-only, pruned only below the prune floor. */
+export interface AuditEntriesTable {
+  /** Position in the log, consecutive from 0: the Merkle leaf index. */
+  idx: number;
+  event_id: string;
+  recorded_at: string;
+  tenant_id: string | null;
+  class_uid: number;
+  activity_id: number;
+  action: string;
+  actor_type: string;
+  actor_id: string;
+  target_type: string | null;
+  target_id: string | null;
+  outcome: 'success' | 'failure';
+  /** RFC 8785 canonical JSON of the event: the leaf data. */
+  event: string;
+  /** RFC 6962 leaf hash of `event` (32 bytes). */
+  leaf_hash: Uint8Array;
+}
+
+/** Perfect-subtree Merkle nodes (level >= 1; level 0 only for pruned entries). Append-only. */
+export interface AuditNodesTable {
+  level: number;
+  idx: number;
+  hash: Uint8Array;
+}
+
+/** Signed C2SP checkpoints, one per tree size. Append-only. */
+export interface AuditCheckpointsTable {
+  size: number;
+  root: Uint8Array;
+  note: string;
+  created_at: string;
+}
+
+/** Every prune: entries below `floor_index` left the database after an archive. Append-only; the floor only rises. */
+export interface AuditPruneFloorsTable {
+  floor_index: number;
+  /** The archive's cut-off time: every pruned entry was recorded before it. */
+  cutoff: string;
+  retention_days: number;
+  archive_sha256: string;
+  created_at: string;
+}
+
+/** Small named values of the audit log (retention high-water mark, last scheduled verification). */
+export interface AuditStateTable {
+  name: string;
+  value: string;
+  updated_at: string;
 }
 
 export interface IdempotencyKeysTable {
@@ -75,6 +135,11 @@ export interface AuditForwarderCursorsTable {
 export interface Database {
   tenants: TenantsTable;
   audit_outbox: AuditOutboxTable;
+  audit_entries: AuditEntriesTable;
+  audit_nodes: AuditNodesTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  audit_prune_floors: AuditPruneFloorsTable;
+  audit_state: AuditStateTable;
   idempotency_keys: IdempotencyKeysTable;
   bootstrap_tokens: BootstrapTokensTable;
   integrations: IntegrationsTable;

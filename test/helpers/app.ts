@@ -6,6 +6,9 @@ import { loadConfig, type Config } from '../../src/config/index.js';
 import type { Db } from '../../src/db/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createCustos, type Custos } from '../../src/main.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { sql } from 'kysely';
+import { signerFromPrivateKey, type CheckpointSigner } from '../../src/audit/index.js';
 import type { Clock } from '../../src/shared/clock.js';
 import { systemContext } from '../../src/shared/context.js';
 import { freshPgDatabase, PG_URL } from './pg.js';
@@ -64,13 +67,19 @@ export interface TestApp {
 
 export async function testApp(
   dialect: Dialect,
-  options: { overrides?: Record<string, unknown>; clock?: Clock; wrapDb?: (db: Db) => Db; logLines?: string[] } = {},
+  options: { overrides?: Record<string, unknown>; clock?: Clock; wrapDb?: (db: Db) => Db; logLines?: string[]; auditSigner?: CheckpointSigner; auditSequencer?: boolean } = {},
 ): Promise<TestApp> {
   const env = await testEnv(dialect, options.overrides);
   const logger = options.logLines
     ? createLogger('info', { write: (line: string) => void options.logLines?.push(line) })
     : createLogger('silent');
-  const custos = await createCustos(env.config, { logger, clock: options.clock, wrapDb: options.wrapDb });
+  const custos = await createCustos(env.config, {
+    logger,
+    clock: options.clock,
+    wrapDb: options.wrapDb,
+    auditSigner: options.auditSigner ?? testAuditSigner(),
+    auditSequencer: options.auditSequencer,
+  });
   const { token } = await custos.bootstrap.issue(systemContext('test'), 24);
   return {
     env,
@@ -94,9 +103,25 @@ export async function testApp(
   };
 }
 
-/** Parsed events in the outbox, oldest first. */
+/** A fresh Ed25519 checkpoint signer (production signers come from the keyring). */
+export function testAuditSigner(): CheckpointSigner {
+  return signerFromPrivateKey(generateKeyPairSync('ed25519').privateKey);
+}
+
+/**
+ * Parsed audit events, oldest first: those already sequenced into the log
+ * (by index), then those still in the outbox (by seq). One statement, so a
+ * batch the sequencer commits meanwhile is seen entirely before or after.
+ */
 export async function outboxEvents(custos: Custos): Promise<Array<Record<string, unknown> & { custos: { action: string; kind: string } }>> {
-  const rows = await custos.db.read((tx) => tx.selectFrom('audit_outbox').select(['event']).orderBy('seq').execute());
+  const rows = await custos.db.read((tx) =>
+    tx
+      .selectFrom('audit_entries')
+      .select(['event', sql<number>`0`.as('part'), 'idx as pos'])
+      .unionAll(tx.selectFrom('audit_outbox').select(['event', sql<number>`1`.as('part'), 'seq as pos']))
+      .execute(),
+  );
+  rows.sort((a, b) => Number(a.part) - Number(b.part) || Number(a.pos) - Number(b.pos));
   return rows.map((r) => JSON.parse(r.event));
 }
 

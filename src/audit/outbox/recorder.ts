@@ -4,6 +4,7 @@ import type { Clock } from '../../shared/clock.js';
 import { createError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { buildEvent, type AuditEventInput, type OcsfEvent } from '../events.js';
+import { canonicalJson } from '../log/index.js';
 import { insertOutbox } from './store.js';
 
 /** Largest event accepted; a bigger one is refused, never truncated. */
@@ -35,7 +36,9 @@ export function createAuditRecorder(deps: { clock: Clock; db: Db }): AuditRecord
         requestId: ctx.requestId,
         sourceIp: ctx.sourceIp,
       });
-      const json = JSON.stringify(event);
+      // RFC 8785 here, in the writer's transaction: an event JCS cannot represent is refused with the
+      // change (AUDIT_EVENT_NOT_CANONICALIZABLE), and the sequencer hashes the stored text as it is.
+      const json = canonicalJson(event);
       if (Buffer.byteLength(json) > MAX_EVENT_BYTES) {
         throw createError('AUDIT_EVENT_TOO_LARGE', `audit event ${input.action} exceeds ${MAX_EVENT_BYTES} bytes`, 500);
       }
@@ -46,6 +49,12 @@ export function createAuditRecorder(deps: { clock: Clock; db: Db }): AuditRecord
         class_uid: input.classUid,
         activity_id: input.activityId,
         event: json,
+        action: input.action,
+        actor_type: actorRef(ctx.actor).type,
+        actor_id: actorRef(ctx.actor).id,
+        target_type: input.target?.type ?? null,
+        target_id: input.target?.id ?? null,
+        outcome: input.outcome,
       });
       return event;
     },

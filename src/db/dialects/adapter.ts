@@ -1,5 +1,6 @@
 import type { ColumnDataType, ColumnDefinitionBuilder, Expression, Kysely } from 'kysely';
 import type { Tx } from '../types.js';
+import type { AuditDialect } from './audit.js';
 
 // Kysely's own type for a column's data type expression.
 export type ColumnType = ColumnDataType | Expression<unknown>;
@@ -40,4 +41,6 @@ export interface DialectAdapter {
   isUniqueViolation(error: unknown): boolean;
   /** True when the error is the append-only refusal. */
   isAppendOnlyViolation(error: unknown): boolean;
+  /** The audit log's sequencer lock and guarded prune (db/dialects/audit.ts). */
+  readonly audit: AuditDialect;
 }

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { CompiledQuery, Kysely, PostgresDialect, sql, type KyselyPlugin } from 'kysely';
 import type { Database } from '../types.js';
 import type { DialectAdapter } from './adapter.js';
+import { createPostgresAudit } from './postgres-audit.js';
 
 const TIMESTAMPTZ = 1184;
 const INT8 = 20;
@@ -72,6 +73,7 @@ export function createPostgresAdapter(appRole: string): DialectAdapter {
       const code = (error as { code?: string }).code;
       return code === '42501' || /is append-only/.test(String((error as Error).message));
     },
+    audit: createPostgresAudit(role),
   };
 }
 

@@ -2,6 +2,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql, type KyselyPlugin, type SqliteDatabase } from 'kysely';
 import type { Database } from '../types.js';
 import type { DialectAdapter } from './adapter.js';
+import { sqliteAudit } from './sqlite-audit.js';
 
 export const sqliteAdapter: DialectAdapter = {
   name: 'sqlite',
@@ -31,6 +32,7 @@ export const sqliteAdapter: DialectAdapter = {
   isAppendOnlyViolation(error) {
     return /is append-only/.test(String((error as Error).message));
   },
+  audit: sqliteAudit,
 };
 
 /** Opens one SQLite connection with Custos's durability settings. */

@@ -3,6 +3,7 @@ import { createError } from '../../shared/errors.js';
 import type { DialectAdapter } from '../dialects/adapter.js';
 import { m0001Foundation } from './0001-foundation.js';
 import { m0002Integrations } from './0002-integrations.js';
+import { m0004AuditLog } from './0004-audit-log.js';
 import { m0005AuditForwarders } from './0005-audit-forwarders.js';
 
 export interface MigrationContext {
@@ -17,7 +18,7 @@ export interface CustosMigration {
 }
 
 /** The one migration set, in order. Append only; never edit a released migration. */
-export const MIGRATIONS: readonly CustosMigration[] = [m0001Foundation, m0002Integrations, m0005AuditForwarders];
+export const MIGRATIONS: readonly CustosMigration[] = [m0001Foundation, m0002Integrations, m0004AuditLog, m0005AuditForwarders];
 
 function provider(ctx: MigrationContext): MigrationProvider {
   return {

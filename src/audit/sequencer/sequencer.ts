@@ -1,0 +1,152 @@
+/**
+ * The audit sequencer loop: polls the outbox (every `pollMs` while idle, at
+ * once after a full batch or a nudge), runs batches (batch.ts) and signs a
+ * checkpoint at least every `checkpointIntervalMs` while entries arrive and
+ * whenever the outbox runs dry after that interval. Runs in-process (started
+ * by createCustos) or is driven by tests through `tick()`.
+ */
+import type { Db } from '../../db/index.js';
+import type { TreeState } from '../log/index.js';
+import { outboxPending } from '../outbox/store.js';
+import type { CheckpointKey } from '../signer.js';
+import { runBatch } from './batch.js';
+
+export interface SequencerLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface SequencerOptions {
+  db: Db;
+  key: CheckpointKey;
+  /** The checkpoint origin (config.deploymentName). */
+  origin: string;
+  batchSize: number;
+  pollMs: number;
+  checkpointIntervalMs: number;
+  logger?: SequencerLogger | undefined;
+  /** Called after a batch committed entries or a checkpoint (forwarders wake on it). */
+  onAppended?: (() => void) | undefined;
+  /** Wall-clock time for checkpoints (the injectable clock). */
+  now: () => Date;
+}
+
+export interface TickResult {
+  /** Entries integrated by this tick. */
+  integrated: number;
+  /** Tree size after the tick. */
+  size: number;
+  /** Size of the last checkpoint this tick signed. */
+  checkpointSize: number | undefined;
+  /** False when another process holds the sequencer lock (PostgreSQL). */
+  locked: boolean;
+}
+
+export interface Sequencer {
+  /** Drains the outbox; `checkpoint: true` signs a checkpoint of the final size whatever the cadence. */
+  tick(options?: { checkpoint?: boolean }): Promise<TickResult>;
+  start(): void;
+  /** Stops the loop and waits for a batch in flight. */
+  stop(): Promise<void>;
+  /** Wakes an idle loop now (e.g. after a write). */
+  nudge(): void;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+export function createSequencer(options: SequencerOptions): Sequencer {
+  const { db } = options;
+  let state: TreeState | undefined;
+  let attested = -1;
+  let lastSignedAt = performance.now();
+  let chain: Promise<unknown> = Promise.resolve();
+  let running = false;
+  let failures = 0;
+  let wake: (() => void) | undefined;
+  let loop: Promise<void> | undefined;
+
+  async function drain(force: boolean): Promise<TickResult> {
+    const result: TickResult = { integrated: 0, size: state?.size ?? 0, checkpointSize: undefined, locked: true };
+    for (;;) {
+      const checkpointDue = force || performance.now() - lastSignedAt >= options.checkpointIntervalMs;
+      const input = {
+        key: options.key,
+        origin: options.origin,
+        state,
+        limit: options.batchSize,
+        now: options.now(),
+        checkpointDue,
+        tryLock: db.adapter.audit.tryLockSequencer,
+      };
+      const r = await db.write((tx) => runBatch(tx, input));
+      if (!r.locked) return { ...result, locked: false };
+      state = r.state;
+      result.integrated += r.integrated;
+      result.size = state?.size ?? 0;
+      attested = r.attested;
+      if (r.checkpointSize !== undefined) {
+        lastSignedAt = performance.now();
+        result.checkpointSize = r.checkpointSize;
+      }
+      if (r.integrated > 0 || r.checkpointSize !== undefined) options.onAppended?.();
+      if (r.drained) return result;
+    }
+  }
+
+  const tick: Sequencer['tick'] = (opts = {}) => {
+    const run = chain.then(() => drain(opts.checkpoint === true));
+    chain = run.catch(() => undefined);
+    return run;
+  };
+
+  /** Work to do: outbox rows, or entries not yet under a checkpoint once the interval passed. */
+  async function hasWork(): Promise<boolean> {
+    if (state === undefined || attested < 0) return true;
+    if (state.size > attested && performance.now() - lastSignedAt >= options.checkpointIntervalMs) return true;
+    return db.read((tx) => outboxPending(tx));
+  }
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      try {
+        if (await hasWork()) await tick();
+        failures = 0;
+      } catch (e) {
+        failures++;
+        const err = e as { code?: string; message?: string };
+        options.logger?.error({ code: err.code, err: String(err.message ?? e).split('\n')[0], failures }, 'audit sequencer batch failed; retrying');
+      }
+      if (running) await sleep(Math.min(options.pollMs * 2 ** Math.min(failures, 6), MAX_BACKOFF_MS));
+    }
+  }
+
+  return {
+    tick,
+    start() {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+      await chain;
+    },
+    nudge() {
+      wake?.();
+    },
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * Storage of the sequenced audit log: entries, Merkle nodes, checkpoints,
+ * prune floors and state. The only audit file that queries these tables;
+ * it returns rows and never decides anything.
+ */
+import type { Insertable, Selectable } from 'kysely';
+import type { Tx } from '../db/index.js';
+import type { AuditCheckpointsTable, AuditEntriesTable } from '../db/types.js';
+import type { NodeId, NodeReader, TreeNode } from './log/index.js';
+
+export type EntryRow = Selectable<AuditEntriesTable>;
+export type NewEntry = Insertable<AuditEntriesTable>;
+export type CheckpointRow = Selectable<AuditCheckpointsTable>;
+
+/** Rows per multi-row INSERT: 14 columns × 400 stays far below both dialects' parameter limits. */
+const CHUNK = 400;
+
+export async function insertEntries(tx: Tx, rows: readonly NewEntry[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += CHUNK) await tx.insertInto('audit_entries').values(rows.slice(i, i + CHUNK)).execute();
+}
+
+export async function insertNodes(tx: Tx, nodes: readonly TreeNode[]): Promise<void> {
+  const rows = nodes.map((n) => ({ level: n.level, idx: n.index, hash: n.hash }));
+  for (let i = 0; i < rows.length; i += CHUNK * 3) await tx.insertInto('audit_nodes').values(rows.slice(i, i + CHUNK * 3)).execute();
+}
+
+export async function insertCheckpoint(tx: Tx, row: CheckpointRow): Promise<void> {
+  await tx.insertInto('audit_checkpoints').values(row).execute();
+}
+
+/** The prune floor: entries below it left the database through an archive (0 when never pruned). */
+export async function pruneFloor(tx: Tx): Promise<number> {
+  const r = await tx.selectFrom('audit_prune_floors').select((eb) => eb.fn.max('floor_index').as('f')).executeTakeFirst();
+  return Number(r?.f ?? 0);
+}
+
+/** Entries in the log: the highest stored index + 1, else the prune floor (everything pruned), else 0. */
+export async function treeSize(tx: Tx): Promise<number> {
+  const r = await tx.selectFrom('audit_entries').select((eb) => eb.fn.max('idx').as('m')).executeTakeFirst();
+  if (r?.m !== null && r?.m !== undefined) return Number(r.m) + 1;
+  return pruneFloor(tx);
+}
+
+export async function latestCheckpoint(tx: Tx): Promise<CheckpointRow | undefined> {
+  return tx.selectFrom('audit_checkpoints').selectAll().orderBy('size', 'desc').limit(1).executeTakeFirst();
+}
+
+export async function checkpointAt(tx: Tx, size: number): Promise<CheckpointRow | undefined> {
+  return tx.selectFrom('audit_checkpoints').selectAll().where('size', '=', size).executeTakeFirst();
+}
+
+/** Checkpoint notes with afterSize < size <= maxSize, smallest first. */
+export async function checkpointPage(tx: Tx, afterSize: number, maxSize: number, limit: number): Promise<Array<{ size: number; note: string }>> {
+  return tx
+    .selectFrom('audit_checkpoints')
+    .select(['size', 'note'])
+    .where('size', '>', afterSize)
+    .where('size', '<=', maxSize)
+    .orderBy('size')
+    .limit(limit)
+    .execute();
+}
+
+/** Entries [from, end) in index order, at most `limit`: what the verifier and forwarders read. */
+export async function entryPage(tx: Tx, from: number, end: number, limit: number): Promise<Array<{ idx: number; event: string; leaf_hash: Uint8Array }>> {
+  return tx
+    .selectFrom('audit_entries')
+    .select(['idx', 'event', 'leaf_hash'])
+    .where('idx', '>=', from)
+    .where('idx', '<', end)
+    .orderBy('idx')
+    .limit(limit)
+    .execute();
+}
+
+/** Level-0 nodes [from, end) in index order: the leaf hashes kept for pruned entries. */
+export async function prunedLeafPage(tx: Tx, from: number, end: number, limit: number): Promise<Array<{ idx: number; hash: Uint8Array }>> {
+  return tx
+    .selectFrom('audit_nodes')
+    .select(['idx', 'hash'])
+    .where('level', '=', 0)
+    .where('idx', '>=', from)
+    .where('idx', '<', end)
+    .orderBy('idx')
+    .limit(limit)
+    .execute();
+}
+
+/** Entries by index (any order, missing ones absent). */
+export async function entriesByIndex(tx: Tx, indexes: readonly number[]): Promise<EntryRow[]> {
+  if (indexes.length === 0) return [];
+  return tx.selectFrom('audit_entries').selectAll().where('idx', 'in', indexes).execute();
+}
+
+const key = (level: number, index: number) => `${level}/${index}`;
+
+/**
+ * A NodeReader over `tx`: level 0 from the entries' leaf hashes (or the
+ * level-0 nodes kept for pruned entries), higher levels from audit_nodes.
+ * Answers a whole proof in at most three queries.
+ */
+export function nodeReader(tx: Tx): NodeReader {
+  const getNodes = async (ids: readonly NodeId[]): Promise<(Buffer | undefined)[]> => {
+    const found = new Map<string, Buffer>();
+    const leaves = ids.filter((id) => id.level === 0).map((id) => id.index);
+    if (leaves.length > 0) {
+      const rows = await tx.selectFrom('audit_entries').select(['idx', 'leaf_hash']).where('idx', 'in', leaves).execute();
+      for (const r of rows) found.set(key(0, Number(r.idx)), Buffer.from(r.leaf_hash));
+    }
+    const rest = ids.filter((id) => !found.has(key(id.level, id.index)));
+    if (rest.length > 0) {
+      const rows = await tx
+        .selectFrom('audit_nodes')
+        .select(['level', 'idx', 'hash'])
+        .where((eb) => eb.or(rest.map((id) => eb.and([eb('level', '=', id.level), eb('idx', '=', id.index)]))))
+        .execute();
+      for (const r of rows) found.set(key(r.level, Number(r.idx)), Buffer.from(r.hash));
+    }
+    return ids.map((id) => found.get(key(id.level, id.index)));
+  };
+  return {
+    getNodes,
+    getNode: async (level, index) => (await getNodes([{ level, index }]))[0],
+  };
+}
+
+export async function readState(tx: Tx, name: string): Promise<string | undefined> {
+  return (await tx.selectFrom('audit_state').select('value').where('name', '=', name).executeTakeFirst())?.value;
+}
+
+export async function writeState(tx: Tx, name: string, value: string, now: string): Promise<void> {
+  const updated = await tx.updateTable('audit_state').set({ value, updated_at: now }).where('name', '=', name).executeTakeFirst();
+  if (Number(updated.numUpdatedRows) === 0) await tx.insertInto('audit_state').values({ name, value, updated_at: now }).execute();
+}
+
+/**
+ * Claims a periodic job: sets `name` to `now` only if its value is absent or
+ * older than `notAfter` (one conditional UPDATE, so of several processes only
+ * one wins). True when this caller won.
+ */
+export async function claimState(tx: Tx, name: string, now: string, notAfter: string): Promise<boolean> {
+  const updated = await tx
+    .updateTable('audit_state')
+    .set({ value: now, updated_at: now })
+    .where('name', '=', name)
+    .where('value', '<=', notAfter)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) > 0) return true;
+  if ((await readState(tx, name)) !== undefined) return false;
+  await tx.insertInto('audit_state').values({ name, value: now, updated_at: now }).execute();
+  return true;
+}
+
+/** Filters of the entries API; each narrows the result (AND). */
+export interface EntryFilter {
+  from?: string | undefined;
+  to?: string | undefined;
+  actorId?: string | undefined;
+  actorType?: string | undefined;
+  classUid?: number | undefined;
+  outcome?: 'success' | 'failure' | undefined;
+  tenantId?: string | undefined;
+  targetId?: string | undefined;
+  targetType?: string | undefined;
+  action?: string | undefined;
+}
+
+/** One page of entries matching `filter`, by index ascending or descending, after the cursor index. */
+export async function listEntries(
+  tx: Tx,
+  filter: EntryFilter,
+  page: { after?: number | undefined; order: 'asc' | 'desc'; limit: number },
+): Promise<EntryRow[]> {
+  let q = tx.selectFrom('audit_entries').selectAll().orderBy('idx', page.order).limit(page.limit);
+  if (page.after !== undefined) q = q.where('idx', page.order === 'asc' ? '>' : '<', page.after);
+  if (filter.from !== undefined) q = q.where('recorded_at', '>=', filter.from);
+  if (filter.to !== undefined) q = q.where('recorded_at', '<', filter.to);
+  if (filter.actorId !== undefined) q = q.where('actor_id', '=', filter.actorId);
+  if (filter.actorType !== undefined) q = q.where('actor_type', '=', filter.actorType);
+  if (filter.classUid !== undefined) q = q.where('class_uid', '=', filter.classUid);
+  if (filter.outcome !== undefined) q = q.where('outcome', '=', filter.outcome);
+  if (filter.tenantId !== undefined) q = q.where('tenant_id', '=', filter.tenantId);
+  if (filter.targetId !== undefined) q = q.where('target_id', '=', filter.targetId);
+  if (filter.targetType !== undefined) q = q.where('target_type', '=', filter.targetType);
+  if (filter.action !== undefined) q = q.where('action', '=', filter.action);
+  return q.execute();
+}

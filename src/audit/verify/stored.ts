@@ -1,0 +1,80 @@
+/**
+ * Verifies the log as stored: streams entries and checkpoints out of the
+ * database page by page (one short read transaction each) into the core
+ * verifier, or into the pruned-log verifier once entries were archived.
+ */
+import type { Db } from '../../db/index.js';
+import { verifyLog, type LogEntryRecord, type NoteVerifier, type VerifyResult } from '../log/index.js';
+import { checkpointPage, entryPage, latestCheckpoint, pruneFloor, prunedLeafPage, treeSize } from '../store.js';
+import { verifyPrunedLog } from './pruned.js';
+
+export interface StoredVerifyOptions {
+  verifier: NoteVerifier;
+  origin: string;
+  /** Earlier checkpoints kept elsewhere (witness copies). */
+  witness?: readonly string[] | undefined;
+  onProgress?: ((processed: number, total: number) => void) | undefined;
+  pageSize?: number | undefined;
+}
+
+export type StoredVerifyResult = VerifyResult & {
+  /** Entries below this index were archived and pruned; their leaf hashes stood in for them. */
+  readonly floor: number;
+  /** Entries read beyond the newest checkpoint (not yet attested by a signature). */
+  readonly total: number;
+};
+
+async function* entryPages(db: Db, from: number, end: number, pageSize: number): AsyncGenerator<LogEntryRecord[]> {
+  for (let next = from; next < end; ) {
+    const rows = await db.read((tx) => entryPage(tx, next, end, pageSize));
+    if (rows.length === 0) return;
+    yield rows.map((r) => ({ index: Number(r.idx), event: Buffer.from(r.event, 'utf8'), leafHash: r.leaf_hash }));
+    next = Number(rows[rows.length - 1]?.idx) + 1;
+  }
+}
+
+async function* leafPages(db: Db, end: number, pageSize: number): AsyncGenerator<Array<{ index: number; hash: Uint8Array }>> {
+  for (let next = 0; next < end; ) {
+    const rows = await db.read((tx) => prunedLeafPage(tx, next, end, pageSize));
+    if (rows.length === 0) return;
+    yield rows.map((r) => ({ index: Number(r.idx), hash: r.hash }));
+    next = Number(rows[rows.length - 1]?.idx) + 1;
+  }
+}
+
+async function* notes(db: Db, maxSize: number, pageSize: number): AsyncGenerator<string> {
+  for (let after = -1; ; ) {
+    const rows = await db.read((tx) => checkpointPage(tx, after, maxSize, pageSize));
+    for (const r of rows) yield r.note;
+    if (rows.length < pageSize) return;
+    after = Number(rows[rows.length - 1]?.size);
+  }
+}
+
+/**
+ * Verifies everything stored. Checkpoints are bounded by the newest one
+ * present when verification starts and entries by the size read after it, so
+ * a live log that keeps growing verifies as of that moment, while entries
+ * removed from the end still show as truncation.
+ */
+export async function verifyStoredLog(db: Db, options: StoredVerifyOptions): Promise<StoredVerifyResult> {
+  const pageSize = options.pageSize ?? 2000;
+  const { floor, maxCheckpoint, end } = await db.read(async (tx) => {
+    const latest = await latestCheckpoint(tx);
+    return { floor: await pruneFloor(tx), maxCheckpoint: latest ? Number(latest.size) : 0, end: await treeSize(tx) };
+  });
+  const total = Math.max(end, maxCheckpoint);
+  const onProgress = options.onProgress && ((n: number) => options.onProgress?.(n, total));
+  const common = { checkpoints: notes(db, maxCheckpoint, pageSize), verifier: options.verifier, origin: options.origin };
+  const result =
+    floor === 0
+      ? await verifyLog({ ...common, entries: entryPages(db, 0, end, pageSize), witness: options.witness ?? [], onProgress, progressInterval: 65_536 })
+      : await verifyPrunedLog({
+          ...common,
+          prunedLeaves: leafPages(db, floor, pageSize),
+          entries: entryPages(db, floor, end, pageSize),
+          witness: options.witness,
+          onProgress,
+        });
+  return { ...result, floor, total: end };
+}

@@ -1,0 +1,55 @@
+import { sql, type Kysely } from 'kysely';
+import type { AuditDialect } from './audit.js';
+
+const FLOOR = `coalesce((SELECT max(floor_index) FROM audit_prune_floors), 0)`;
+const refuse = (why: string) => `SELECT RAISE(ABORT, 'custos: ${why}')`;
+
+/**
+ * Triggers guarding prunes on SQLite. There are no privileges on SQLite, so
+ * the triggers are the whole guard: an entry can be deleted only below the
+ * highest recorded floor, and a floor row is accepted only when it rises,
+ * stays within the signed tree, covers only entries older than its retention
+ * (>= 365 days, a CHECK) and the leaf hashes it covers are kept as level-0 nodes.
+ */
+const PRUNE_GUARD = [
+  `DROP TRIGGER audit_entries_no_delete`,
+  `CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries WHEN OLD.idx >= ${FLOOR} ` +
+    `BEGIN ${refuse('audit_entries is append-only')}; END`,
+  `CREATE TRIGGER audit_prune_floors_guard BEFORE INSERT ON audit_prune_floors BEGIN ` +
+    `${refuse('the audit prune floor only rises')} WHERE NEW.floor_index <= ${FLOOR}; ` +
+    `${refuse('the audit prune floor must lie within a signed checkpoint')} ` +
+    `WHERE NEW.floor_index > coalesce((SELECT max(size) FROM audit_checkpoints), 0); ` +
+    `${refuse('audit entries below the prune floor must be past retention')} WHERE EXISTS (SELECT 1 FROM audit_entries ` +
+    `WHERE idx < NEW.floor_index AND recorded_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || NEW.retention_days || ' days')); ` +
+    `${refuse('leaf hashes below the prune floor must be kept as nodes')} WHERE ` +
+    `(SELECT count(*) FROM audit_nodes WHERE level = 0 AND idx >= ${FLOOR} AND idx < NEW.floor_index) <> NEW.floor_index - ${FLOOR} ` +
+    `OR EXISTS (SELECT 1 FROM audit_entries e LEFT JOIN audit_nodes n ON n.level = 0 AND n.idx = e.idx ` +
+    `WHERE e.idx < NEW.floor_index AND (n.hash IS NULL OR n.hash <> e.leaf_hash)); ` +
+    `END`,
+];
+
+export const sqliteAudit: AuditDialect = {
+  async tryLockSequencer() {
+    // BEGIN IMMEDIATE (group commit) holds SQLite's one write lock for the whole batch.
+    return true;
+  },
+  async installPruneGuard(db: Kysely<unknown>) {
+    for (const statement of PRUNE_GUARD) await sql.raw(statement).execute(db);
+  },
+  async prune(tx, r) {
+    const floor = Number((await tx.selectFrom('audit_prune_floors').select((eb) => eb.fn.max('floor_index').as('f')).executeTakeFirst())?.f ?? 0);
+    await tx
+      .insertInto('audit_nodes')
+      .columns(['level', 'idx', 'hash'])
+      .expression((eb) =>
+        eb.selectFrom('audit_entries').select([sql<number>`0`.as('level'), 'idx', 'leaf_hash']).where('idx', '>=', floor).where('idx', '<', r.floor),
+      )
+      .execute();
+    await tx
+      .insertInto('audit_prune_floors')
+      .values({ floor_index: r.floor, cutoff: r.before, retention_days: r.retentionDays, archive_sha256: r.archiveSha256, created_at: r.createdAt })
+      .execute();
+    const deleted = await tx.deleteFrom('audit_entries').where('idx', '<', r.floor).executeTakeFirst();
+    return Number(deleted.numDeletedRows);
+  },
+};
