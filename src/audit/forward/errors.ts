@@ -44,6 +44,14 @@ export function netReason(error: unknown): string {
   return typeof e?.name === 'string' ? e.name : 'error';
 }
 
+const CONNECT_CODES = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ERR_TLS_.*|UNABLE_TO_.*|CERT_.*|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_SSL_.*)$/;
+
+/** True when a network error means "could not reach or trust the destination" rather than "lost it midway". */
+export function isConnectError(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' && CONNECT_CODES.test(code);
+}
+
 /** Removes URL user-info and query strings, which may hold credentials. */
 export function redact(text: string): string {
   return text.replace(/\/\/[^/\s@]*@/g, '//***@').replace(/\?[^\s"']*/g, '?…');

@@ -8,7 +8,8 @@ import { createHmac } from 'node:crypto';
 import https from 'node:https';
 import { systemClock, type Clock } from '../../shared/clock.js';
 import { toEcs } from './ecs.js';
-import { forwardError, netReason } from './errors.js';
+import { isCustosError } from '../../shared/errors.js';
+import { forwardError, isConnectError, netReason } from './errors.js';
 import type { ForwardBatch, ForwardEntry, Transport } from './types.js';
 
 export const SIGNATURE_HEADER = 'Custos-Signature';
@@ -37,6 +38,11 @@ export interface HttpsTransportOptions {
 export function signBody(secret: string | Buffer, t: number, body: string): string {
   const mac = createHmac('sha256', secret).update(`${t}.`).update(body).digest('hex');
   return `t=${t},v1=${mac}`;
+}
+
+function requestFailure(e: Error, where: string): Error {
+  if (isCustosError(e)) return e;
+  return forwardError(isConnectError(e) ? 'CONNECT_FAILED' : 'CONNECTION_LOST', `POST ${where} failed: ${netReason(e)}`);
 }
 
 interface WireEntry {
@@ -117,7 +123,7 @@ export class HttpsTransport implements Transport {
         if (error) reject(error);
         else resolve();
       };
-      req.on('error', (e) => done('code' in e && String(e.code).startsWith('AUDIT_FORWARD_') ? e : forwardError('CONNECTION_LOST', `POST ${where} failed: ${netReason(e)}`)));
+      req.on('error', (e) => done(requestFailure(e, where)));
       req.on('response', (res) => {
         res.resume();
         const status = res.statusCode ?? 0;
