@@ -9,6 +9,7 @@ import { createLogger } from '../src/logger.js';
 import { createCustos } from '../src/main.js';
 import { ensureSelfSigned, loadTlsMaterial, tlsOptions } from '../src/server/tls.js';
 import { systemContext } from '../src/shared/context.js';
+import { setupAdmin } from '../test/helpers/identity.js';
 
 const mode = process.argv[2] ?? 'bare';
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'custos-bench-'));
@@ -33,7 +34,7 @@ if (mode === 'bare') {
   process.send?.({ url: `https://127.0.0.1:${(app.server.address() as { port: number }).port}` });
 } else {
   const custos = await createCustos(config, { https, logger: createLogger('silent') });
-  const { token } = await custos.bootstrap.issue(systemContext('bench'), 1);
+  const { token } = await setupAdmin(custos);
   const tenant = await custos.tenants.create(systemContext('bench'), { slug: 'bench-read', name: 'Bench' });
   await custos.app.listen({ host: '127.0.0.1', port: 0 });
   process.send?.({ url: `https://127.0.0.1:${(custos.app.server.address() as { port: number }).port}`, token, tenantId: tenant.id });

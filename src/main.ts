@@ -7,7 +7,7 @@ import { createForwarders, type ForwarderSet } from './audit/forward/index.js';
 import type { Config } from './config/index.js';
 import { openDatabase, type Db } from './db/index.js';
 import { createIdempotencyService } from './idempotency/index.js';
-import { createBootstrapService, type BootstrapService } from './identity/index.js';
+import { createFileSealer, createIdentityService, csrfMatches, registerIdentityRoutes, SESSION_COOKIE, type IdentityService, type SecretSealer } from './identity/index.js';
 import { createLogger } from './logger.js';
 import { buildServer } from './server/app.js';
 import { createMetrics } from './server/metrics.js';
@@ -25,6 +25,8 @@ export interface CustosOptions {
   auditSigner?: CheckpointSigner;
   /** false: the audit sequencer does not run in-process (tests drive custos.auditLog.sequencer.tick()). */
   auditSequencer?: boolean;
+  /** Seals identity secrets (TOTP secrets, emails); default: the interim file key in dataDir (identity/README.md). */
+  sealer?: SecretSealer;
 }
 
 /** The running composition: what the CLI serves and what tests drive. */
@@ -35,12 +37,12 @@ export interface Custos {
   audit: AuditRecorder;
   auditLog: AuditLog;
   forwarders: ForwarderSet;
-  bootstrap: BootstrapService;
+  identity: IdentityService;
   tenants: TenantService;
   close(): Promise<void>;
 }
 
-/** What CLI verbs need without the HTTP server: storage, audit and the bootstrap token. */
+/** What CLI verbs need without the HTTP server: storage, audit and identity (the setup token). */
 export interface CustosCore {
   config: Config;
   clock: Clock;
@@ -48,7 +50,7 @@ export interface CustosCore {
   rawDb: Db;
   db: Db;
   audit: AuditRecorder;
-  bootstrap: BootstrapService;
+  identity: IdentityService;
 }
 
 /** Opens the database (migrating it) and the trust base. */
@@ -70,8 +72,17 @@ export async function openCore(config: Config, options: CustosOptions = {}): Pro
   }
   const db = options.wrapDb ? options.wrapDb(rawDb) : rawDb;
   const audit = createAuditRecorder({ clock, db });
-  const bootstrap = createBootstrapService({ db, audit, clock });
-  return { config, clock, logger, rawDb, db, audit, bootstrap };
+  const guard = createGuard({ audit, clock, stepUpMinutes: config.identity.mfa.stepUpMinutes });
+  const identity = createIdentityService({
+    db,
+    audit,
+    guard,
+    clock,
+    sealer: options.sealer ?? createFileSealer(config.dataDir),
+    config: config.identity,
+    setupTokenTtlHours: config.bootstrap.tokenTtlHours,
+  });
+  return { config, clock, logger, rawDb, db, audit, identity };
 }
 
 /**
@@ -80,9 +91,9 @@ export async function openCore(config: Config, options: CustosOptions = {}): Pro
  */
 export async function createCustos(config: Config, options: CustosOptions = {}): Promise<Custos> {
   const core = await openCore(config, options);
-  const { db, rawDb, audit, bootstrap, clock, logger } = core;
+  const { db, rawDb, audit, identity, clock, logger } = core;
   const metrics = createMetrics();
-  const guard = createGuard({ audit });
+  const guard = identity.deps.guard;
   const idempotency = createIdempotencyService({ db, clock });
   const tenants = createTenantService({ db, audit, guard, idempotency, clock });
   const auditLog = await createAuditLog({
@@ -105,8 +116,9 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
     metrics,
     logger,
     https: options.https,
-    authenticators: [(token) => bootstrap.authenticate(token)],
-    modules: [(a) => registerTenantRoutes(a, { tenants, idempotency }), (a) => auditLog.register(a)],
+    authenticators: [(token, request) => identity.authenticateBearer(token, request.ip ?? null)],
+    cookieAuth: { name: SESSION_COOKIE, authenticate: (token) => identity.authenticateSession(token), csrfMatches },
+    modules: [(a) => registerTenantRoutes(a, { tenants, idempotency }), (a) => auditLog.register(a), (a) => registerIdentityRoutes(a, identity)],
   });
 
   auditLog.start();
@@ -118,7 +130,7 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
     audit,
     auditLog,
     forwarders,
-    bootstrap,
+    identity,
     tenants,
     async close() {
       await app.close();

@@ -18,7 +18,7 @@ describe('custos CLI', () => {
     const h = runCli(['help']);
     expect(h.code).toBe(0);
     expect(h.stdout).toContain('serve');
-    expect(runCli(['help', 'init']).stdout).toContain('bootstrap token');
+    expect(runCli(['help', 'init']).stdout).toContain('setup token');
   });
 
   it('bad usage: one line and exit code 2', () => {
@@ -30,21 +30,21 @@ describe('custos CLI', () => {
     }
   });
 
-  it('init creates the data directory (0700), certificate, database and a bootstrap token once', () => {
+  it('init creates the data directory (0700), certificate, database and a one-time setup token once', () => {
     const data = path.join(dir, 'data');
     const r = runCli(['init'], { CUSTOS_DATA_DIR: data });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/warning: no TLS certificate configured/);
-    expect(r.stdout).toMatch(/\bcbt_[A-Za-z0-9_-]{43}\b/);
+    expect(r.stdout).toMatch(/\bcst_[A-Za-z0-9_-]{43}\b/);
     expect(statSync(data).mode & 0o777).toBe(0o700);
     expect(statSync(path.join(data, 'tls/key.pem')).mode & 0o777).toBe(0o600);
     expect(existsSync(path.join(data, 'custos.db'))).toBe(true);
     const again = runCli(['init'], { CUSTOS_DATA_DIR: data });
     expect(again.code).toBe(0);
-    expect(again.stdout).not.toMatch(/cbt_/);
+    expect(again.stdout).not.toMatch(/cst_/);
     expect(runCli(['migrate'], { CUSTOS_DATA_DIR: data }).stdout).toMatch(/migrations current/);
-    const bt = runCli(['bootstrap-token'], { CUSTOS_DATA_DIR: data });
-    expect(bt.stdout).toMatch(/cbt_/);
+    expect(runCli(['setup-token'], { CUSTOS_DATA_DIR: data }).stdout).toMatch(/cst_/);
+    expect(runCli(['bootstrap-token'], { CUSTOS_DATA_DIR: data }).stdout).toMatch(/cst_/);
   });
 
   it.each([

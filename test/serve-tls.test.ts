@@ -65,7 +65,7 @@ describe('custos serve over HTTPS (real process)', () => {
       port = await listeningPort(first);
       await waitFor(async () => (await get(port, '/healthz')).status === 200, 20_000, 'healthz');
       expect(Date.now() - started).toBeLessThan(20_000);
-      const token = /\b(cbt_[A-Za-z0-9_-]{43})\b/.exec(first.output())?.[1];
+      const token = /\b(cst_[A-Za-z0-9_-]{43})\b/.exec(first.output())?.[1];
       expect(token, first.output()).toBeDefined();
 
       expect(sClient(port, '-tls1_1')).toMatch(/alert protocol version|no protocols available|unsupported protocol/i);
@@ -82,8 +82,10 @@ describe('custos serve over HTTPS (real process)', () => {
       });
       expect(redirected).toEqual({ status: 308, location: `https://127.0.0.1:${port}/healthz` });
 
-      const created = await get(port, '/api/v1/tenants', { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, 'POST', JSON.stringify({ slug: 'kept', name: 'Kept' }));
-      expect(created.status).toBe(201);
+      const setup = JSON.stringify({ token, email: 'ops@example.test', name: 'Ops', password: 'tangerine orbit quietly 7 lamps' });
+      const created = await get(port, '/api/v1/setup', { 'content-type': 'application/json' }, 'POST', setup);
+      expect(created.status, created.body).toBe(200);
+      expect(JSON.parse(created.body).next).toBe('enrol_mfa');
 
       // SIGHUP: a new certificate in place is served without a restart.
       const before = await peerFingerprint(port);
@@ -103,11 +105,12 @@ describe('custos serve over HTTPS (real process)', () => {
     try {
       port = await listeningPort(second);
       await waitFor(async () => (await get(port, '/healthz')).status === 200, 20_000, 'healthz after restart');
-      expect(second.output()).not.toMatch(/cbt_/);
+      expect(second.output()).not.toMatch(/cst_/);
       expect(second.output()).not.toMatch(/generated a self-signed/);
-      const token = /\b(cbt_[A-Za-z0-9_-]{43})\b/.exec(first.output())?.[1];
-      const list = await get(port, '/api/v1/tenants', { authorization: `Bearer ${token}` });
-      expect(JSON.parse(list.body).items.map((x: { slug: string }) => x.slug)).toContain('kept');
+      // The data was kept: the setup token was used once and stays used.
+      const token = /\b(cst_[A-Za-z0-9_-]{43})\b/.exec(first.output())?.[1];
+      const again = await get(port, '/api/v1/setup', { 'content-type': 'application/json' }, 'POST', JSON.stringify({ token, email: 'x@example.test', name: 'X', password: 'tangerine orbit quietly 7 lamps' }));
+      expect(JSON.parse(again.body).code).toBe('SETUP_TOKEN_INVALID');
     } finally {
       second.kill('SIGTERM');
       await new Promise((r) => second.on('exit', r));

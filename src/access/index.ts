@@ -1,3 +1,17 @@
-export { decide, assertAllowed, type Decision, type Scope } from './access.js';
+export { decide, assertAllowed, assertPurpose, purposesOf, type Decision, type Scope } from './access.js';
 export { createGuard, type Guard } from './guard.js';
-export { PERMISSIONS, BUILTIN_ROLES, TENANT_PERMISSIONS, type Permission, type RoleDefinition } from './permissions.js';
+export {
+  PERMISSIONS,
+  PLATFORM_PERMISSIONS,
+  TENANT_PERMISSIONS,
+  PURPOSES,
+  BUILTIN_ROLES,
+  PLATFORM_ROLES,
+  TENANT_ROLES,
+  isPermission,
+  isPurpose,
+  isTenantPermission,
+  type Permission,
+  type Purpose,
+  type RoleDefinition,
+} from './permissions.js';

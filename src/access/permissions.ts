@@ -3,33 +3,89 @@
  * A role grants permissions and, separately, the purposes for which its
  * holders may read personal data (need to know, M66).
  */
-export const PERMISSIONS = [
+export const PLATFORM_PERMISSIONS = [
   'tenants:create',
   'tenants:read',
   'tenants:update',
-  'integrations:read',
-  'integrations:write',
-  'integrations:use',
   'audit:read',
   'keys:read',
   'keys:manage',
+  'accounts:read',
+  'accounts:manage',
+  'sessions:manage',
+  'access_requests:approve',
+  'facilities:read',
+  'facilities:manage',
 ] as const;
 
+/** Permissions that act inside one tenant (tenant roles, API keys, just-in-time grants). */
+export const TENANT_PERMISSIONS = [
+  'integrations:read',
+  'integrations:write',
+  'integrations:use',
+  'members:read',
+  'members:manage',
+  'roles:manage',
+  'api_keys:read',
+  'api_keys:manage',
+  'records:read',
+  'records:write',
+] as const;
+
+export const PERMISSIONS = [...PLATFORM_PERMISSIONS, ...TENANT_PERMISSIONS] as const;
+
 export type Permission = (typeof PERMISSIONS)[number];
+
+/** Purposes for which personal data may be read (DESIGN.md "Personal data access"). */
+export const PURPOSES = ['app_functionality', 'support', 'security', 'data_subject_request'] as const;
+export type Purpose = (typeof PURPOSES)[number];
 
 export interface RoleDefinition {
   realm: 'platform' | 'tenant';
   permissions: readonly Permission[];
-  purposes: readonly string[];
+  purposes: readonly Purpose[];
 }
 
+const TENANT_ADMIN: readonly Permission[] = [
+  'integrations:read',
+  'integrations:write',
+  'integrations:use',
+  'members:read',
+  'members:manage',
+  'roles:manage',
+  'api_keys:read',
+  'api_keys:manage',
+  'records:read',
+  'records:write',
+];
+
+/**
+ * Platform administrators administer tenants (not their personal data: no
+ * purposes). Support staff reach a tenant only through an approved
+ * just-in-time grant. A new tenant member sees no personal data until a
+ * role with a purpose is granted.
+ */
 export const BUILTIN_ROLES: Record<string, RoleDefinition> = {
-  platform_admin: { realm: 'platform', permissions: PERMISSIONS, purposes: [] },
-  security_analyst: { realm: 'platform', permissions: ['tenants:read', 'audit:read', 'keys:read'], purposes: ['security'] },
-  auditor: { realm: 'platform', permissions: ['tenants:read', 'audit:read', 'keys:read'], purposes: [] },
-  facilities_manager: { realm: 'platform', permissions: [], purposes: [] },
+  platform_admin: { realm: 'platform', permissions: [...PLATFORM_PERMISSIONS, ...TENANT_ADMIN.filter((p) => !p.startsWith('records:'))], purposes: [] },
+  security_analyst: { realm: 'platform', permissions: ['tenants:read', 'audit:read', 'keys:read', 'accounts:read'], purposes: ['security'] },
+  auditor: { realm: 'platform', permissions: ['tenants:read', 'audit:read', 'keys:read', 'accounts:read'], purposes: [] },
+  facilities_manager: { realm: 'platform', permissions: ['facilities:read', 'facilities:manage'], purposes: [] },
   support: { realm: 'platform', permissions: ['tenants:read'], purposes: [] },
+  owner: { realm: 'tenant', permissions: TENANT_ADMIN, purposes: ['app_functionality', 'data_subject_request'] },
+  admin: { realm: 'tenant', permissions: TENANT_ADMIN.filter((p) => p !== 'roles:manage'), purposes: ['app_functionality'] },
+  member: { realm: 'tenant', permissions: ['integrations:read', 'integrations:use', 'members:read', 'records:read', 'records:write'], purposes: [] },
+  viewer: { realm: 'tenant', permissions: ['integrations:read', 'members:read'], purposes: [] },
 };
 
-/** Permissions an API key may hold: only tenant-scoped ones. */
-export const TENANT_PERMISSIONS: readonly Permission[] = ['integrations:read', 'integrations:write', 'integrations:use'];
+export const PLATFORM_ROLES = Object.keys(BUILTIN_ROLES).filter((r) => BUILTIN_ROLES[r]?.realm === 'platform');
+export const TENANT_ROLES = Object.keys(BUILTIN_ROLES).filter((r) => BUILTIN_ROLES[r]?.realm === 'tenant');
+
+export function isTenantPermission(p: string): boolean {
+  return (TENANT_PERMISSIONS as readonly string[]).includes(p);
+}
+export function isPermission(p: string): p is Permission {
+  return (PERMISSIONS as readonly string[]).includes(p);
+}
+export function isPurpose(p: string): p is Purpose {
+  return (PURPOSES as readonly string[]).includes(p);
+}

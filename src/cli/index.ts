@@ -40,7 +40,7 @@ program
 
 program
   .command('init')
-  .description('create the data directory, certificate, database and bootstrap token')
+  .description('create the data directory, certificate, database and the one-time setup token')
   .action(
     action(async () => {
       const config = readConfig(globals());
@@ -84,20 +84,26 @@ configCmd
     }),
   );
 
-program
-  .command('bootstrap-token')
-  .description('revoke the bootstrap token and print a new one')
-  .action(
-    action(async () => {
-      const config = readConfig(globals());
-      const core = await (await lazy.openCore())(config);
-      const systemContext = await lazy.systemContext();
-      const { token, expiresAt } = await core.bootstrap.issue(systemContext('cli'), config.bootstrap.tokenTtlHours);
-      print(`bootstrap token (shown once; valid until ${expiresAt}):`);
-      print(`  ${token}`);
-      await core.rawDb.close();
-    }),
-  );
+for (const verb of ['setup-token', 'bootstrap-token']) {
+  program
+    .command(verb)
+    .description(verb === 'setup-token' ? 'revoke the setup token and print a new one (creates the first platform admin)' : 'alias of setup-token')
+    .action(
+      action(async () => {
+        const config = readConfig(globals());
+        const core = await (await lazy.openCore())(config);
+        const systemContext = await lazy.systemContext();
+        const { token, expiresAt } = await core.identity.issueSetupToken(systemContext('cli'));
+        print(`setup token (shown once; valid until ${expiresAt}; POST it to /api/v1/setup):`);
+        print(`  ${token}`);
+        await core.rawDb.close();
+      }),
+    );
+}
+
+registerKeysCommands(program, { action, open: async () => (await import('./prepare.js')).openWithRootKey(readConfig(globals())) });
+
+registerAuditCommands(program, { action, readConfig: () => readConfig(globals()) });
 
 program.command('help [verb]').description('show help for a verb').action((verb?: string) => {
   const cmd = verb ? program.commands.find((c) => c.name() === verb) : undefined;

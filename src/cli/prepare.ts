@@ -12,7 +12,7 @@ function fingerprint(pem: Buffer): string {
 
 /**
  * Everything `init` does, idempotently: data directory (0700), certificate,
- * database and migrations, and the bootstrap token the first time only.
+ * database and migrations, and the one-time setup token the first time only.
  * `serve` runs it too, so `npm start` works on an empty directory.
  */
 export async function prepare(config: Config, out: (line: string) => void): Promise<CustosCore> {
@@ -22,9 +22,9 @@ export async function prepare(config: Config, out: (line: string) => void): Prom
     out(`warning: no TLS certificate configured; generated a self-signed one at ${m.certPath} (SHA-256 ${fingerprint(m.cert)}); set tls.cert and tls.key for production`);
   }
   const core = await openCore(config);
-  if (!(await core.bootstrap.everIssued())) {
-    const { token, expiresAt } = await core.bootstrap.issue(systemContext('init'), config.bootstrap.tokenTtlHours);
-    out(`bootstrap token (shown once; acts as platform admin until ${expiresAt}; replace with \`custos bootstrap-token\`):`);
+  if (!(await core.identity.setupTokenEverIssued()) && !(await core.identity.platformAccountsExist())) {
+    const { token, expiresAt } = await core.identity.issueSetupToken(systemContext('init'));
+    out(`setup token (shown once; valid until ${expiresAt}; POST it to /api/v1/setup to create the first platform admin; a new one: \`custos setup-token\`):`);
     out(`  ${token}`);
   }
   return core;

@@ -142,6 +142,60 @@ const auditSchema = z.strictObject({
   forwarders: auditForwarders,
 });
 
+/** Identity (src/identity): password policy, sessions, lockout, MFA, invitations, API keys. */
+const identitySchema = z
+  .strictObject({
+    password: z
+      .strictObject({
+        /** NIST SP 800-63B: at least 8; Custos defaults to 12. */
+        minLength: z.number().int().min(8).max(64).default(12),
+        /** At least 64 characters are always accepted. */
+        maxLength: z.number().int().min(64).max(1024).default(256),
+        /** Least zxcvbn score (0–4). */
+        minScore: z.number().int().min(3, 'must be at least 3').max(4).default(3),
+      })
+      .prefault({}),
+    session: z
+      .strictObject({
+        idleMinutes: z.number().int().min(1).max(24 * 60).default(30),
+        absoluteHours: z.number().int().min(1).max(24 * 30).default(12),
+        /** Minutes to finish the second factor after the password. */
+        mfaPendingMinutes: z.number().int().min(1).max(60).default(5),
+      })
+      .prefault({}),
+    lockout: z
+      .strictObject({
+        /** Failed attempts per account (and per account's MFA) before a lock. */
+        accountMax: z.number().int().min(1).max(100).default(5),
+        /** Failed attempts per source address before a lock. */
+        ipMax: z.number().int().min(1).max(100_000).default(100),
+        windowMinutes: z.number().int().min(1).max(24 * 60).default(15),
+        /** First lock; each further lock doubles it up to maxLockMinutes. */
+        baseLockSeconds: z.number().int().min(1).max(3600).default(60),
+        maxLockMinutes: z.number().int().min(1).max(24 * 60).default(60),
+      })
+      .prefault({}),
+    mfa: z
+      .strictObject({
+        /** Sensitive actions need a second factor within this many minutes (step-up). */
+        stepUpMinutes: z.number().int().min(1).max(24 * 60).default(10),
+        /** Whether tenant accounts must use MFA (platform accounts always must). */
+        tenantRequired: z.boolean().default(false),
+        issuer: z.string().min(1).max(64).default('Custos'),
+      })
+      .prefault({}),
+    invitationTtlHours: z.number().int().min(1).max(24 * 30).default(72),
+    apiKeys: z
+      .strictObject({
+        /** Keys older than this are flagged for rotation. */
+        maxAgeDays: z.number().int().min(1).max(3650).default(90),
+        /** How long the old key keeps working after a rotation. */
+        rotationOverlapHours: z.number().int().min(0).max(24 * 30).default(24),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
   /** Name of this deployment; the audit log's checkpoint origin. */
   deploymentName: z.string().regex(/^[a-zA-Z0-9.\-/]{1,128}$/, 'letters, digits, ".", "-" and "/" only').default('custos.local/audit'),
@@ -179,10 +233,11 @@ export const configSchema = z.strictObject({
   audit: auditSchema.prefault({}),
   bootstrap: z
     .strictObject({
-      /** Lifetime of the one-time bootstrap token printed by `custos init`. */
+      /** Lifetime of the one-time setup token printed by `custos init` (creates the first platform admin). */
       tokenTtlHours: z.number().int().min(1).max(24 * 30).default(72),
     })
     .prefault({}),
+  identity: identitySchema,
 });
 
 export type Config = z.infer<typeof configSchema>;

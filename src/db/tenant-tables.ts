@@ -4,4 +4,4 @@
  * the tenant-guard plugin and, on PostgreSQL, by FORCEd row-level security.
  * A migration that creates a tenant table adds its name here.
  */
-export const TENANT_TABLES: ReadonlySet<string> = new Set(['integrations']);
+export const TENANT_TABLES: ReadonlySet<string> = new Set(['integrations', 'tenant_roles']);

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
-import { registerAuth, type Authenticator } from './auth.js';
+import { registerAuth, type Authenticator, type CookieAuth } from './auth.js';
 import type { Metrics } from './metrics.js';
 import { buildProblem, errorToProblem, safeErr, sendProblem } from './problem.js';
 import { registerSystemRoutes } from './system-routes.js';
@@ -24,6 +24,8 @@ export interface ServerDeps {
   metrics: Metrics;
   logger: Logger;
   authenticators: Authenticator[];
+  /** Session cookies with CSRF checks (identity); absent: bearer only. */
+  cookieAuth?: CookieAuth | undefined;
   /** HTTPS options; absent for in-process tests (app.inject). */
   https?: HttpsServerOptions | undefined;
   /** Each module's `register(app)`; main.ts lists them. */
@@ -125,7 +127,7 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true, uiConfig: { docExpansion: 'list' } });
 
-  registerAuth(app, deps.authenticators);
+  registerAuth(app, deps.authenticators, deps.cookieAuth);
   registerSystemRoutes(app, deps);
   for (const register of deps.modules) await register(app);
   await app.ready();

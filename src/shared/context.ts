@@ -7,7 +7,21 @@ export type Actor =
   | { type: 'anonymous' }
   | { type: 'bootstrap'; id: string }
   | { type: 'system'; id: string }
-  | { type: 'user'; id: string; platformRoles: readonly string[] }
+  | {
+      type: 'user';
+      id: string;
+      platformRoles: readonly string[];
+      /** Set for tenant members: the one tenant the account belongs to. */
+      tenantId?: string | undefined;
+      /** Permissions and purposes resolved at authentication (roles, custom roles). */
+      permissions?: readonly string[] | undefined;
+      purposes?: readonly string[] | undefined;
+      /** Active just-in-time grants (access requests approved and not expired). */
+      grants?: ReadonlyArray<{ tenantId: string | null; permissions: readonly string[]; purposes: readonly string[]; expiresAt: string }> | undefined;
+      sessionId?: string | undefined;
+      /** When this session last proved a second factor (step-up). */
+      mfaAt?: string | null | undefined;
+    }
   | { type: 'api_key'; id: string; tenantId: string; permissions: readonly string[]; purposes: readonly string[] };
 
 export interface RequestContext {

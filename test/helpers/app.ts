@@ -10,7 +10,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { sql } from 'kysely';
 import { signerFromPrivateKey, type CheckpointSigner } from '../../src/audit/index.js';
 import type { Clock } from '../../src/shared/clock.js';
-import { systemContext } from '../../src/shared/context.js';
+import { setupAdmin, type AdminCredential } from './identity.js';
 import { freshPgDatabase, PG_URL } from './pg.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -53,8 +53,10 @@ export async function testEnv(dialect: Dialect, overrides: Record<string, unknow
 export interface TestApp {
   env: TestEnv;
   custos: Custos;
+  /** Bearer session token of the first platform admin (MFA enrolled). */
   token: string;
-  /** JSON request as the bootstrap admin (or with `token: null` anonymously). */
+  admin: AdminCredential;
+  /** JSON request as the platform admin (or with `token: null` anonymously). */
   request(opts: {
     method: string;
     url: string;
@@ -80,11 +82,13 @@ export async function testApp(
     auditSigner: options.auditSigner ?? testAuditSigner(),
     auditSequencer: options.auditSequencer,
   });
-  const { token } = await custos.bootstrap.issue(systemContext('test'), 24);
+  const admin = await setupAdmin(custos, () => (options.clock ?? { now: () => new Date() }).now());
+  const token = admin.token;
   return {
     env,
     custos,
     token,
+    admin,
     request: ({ method, url, body, token: t, headers }) =>
       custos.app.inject({
         method: method as 'GET',
