@@ -44,8 +44,8 @@ export type AuditForwarderConfig = Config['audit']['forwarders'][number];
 
 const MIN_SECRET_BYTES = 32;
 
-function reader(deps: ForwarderDeps) {
-  const read = deps.readFile ?? ((p: string) => readFileSync(p));
+function reader(readFile: ((path: string) => Buffer) | undefined) {
+  const read = readFile ?? ((p: string) => readFileSync(p));
   return (what: string, path: string): Buffer => {
     try {
       return read(path);
@@ -67,7 +67,7 @@ function hmacSecret(config: Extract<AuditForwarderConfig, { type: 'https' }>, re
 
 /** The transport one configured forwarder sends through. */
 export function createTransport(config: AuditForwarderConfig, deps: Pick<ForwarderDeps, 'readFile' | 'clock'>): Transport {
-  const read = reader(deps as ForwarderDeps);
+  const read = reader(deps.readFile);
   const opt = (what: string, path: string | undefined) => (path ? read(what, path) : undefined);
   const clock = deps.clock ?? systemClock;
   switch (config.type) {

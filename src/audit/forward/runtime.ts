@@ -230,7 +230,7 @@ class ForwarderImpl implements Forwarder {
     this.#retryInMs = backoffDelay(this.#failures, this.#backoff, this.#o.random);
     this.#lastError = { code: error.code, message: redact(error.message), at: this.#o.clock.now().toISOString() };
     this.#failuresGauge?.set({ forwarder: this.name }, this.#failures);
-    if (this.#running || !this.#stopped) {
+    if (!this.#stopped) {
       this.#o.logger.warn(
         { forwarder: this.name, code: error.code, failures: this.#failures, retryInMs: this.#retryInMs },
         `audit forwarder failed: ${this.#lastError.message}`,

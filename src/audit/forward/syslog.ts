@@ -98,11 +98,8 @@ export class SyslogTransport implements Transport {
     this.#closed = true;
     const conn = this.#conn ?? (await this.#connecting?.catch(() => undefined));
     this.#conn = undefined;
-    if (conn && !conn.lost) {
-      // Ends gracefully so the collector reads what is already written; in-flight sends still fail.
-      conn.socket.end();
-      conn.kill(forwardError('CLOSED', 'syslog transport closed'));
-    }
+    // Bytes already flushed still reach the collector (the kernel sends them before its FIN); in-flight sends fail.
+    conn?.kill(forwardError('CLOSED', 'syslog transport closed'));
   }
 
   #connection(): Promise<Connection> {
@@ -136,10 +133,12 @@ export class SyslogTransport implements Transport {
         socket.destroy();
         reject(e);
       };
-      socket.once('error', (e) => fail(forwardError('CONNECT_FAILED', `syslog connect to ${o.host}:${o.port} failed: ${netReason(e)}`)));
+      // Not `once`: a second error after the first must not go unhandled.
+      const onError = (e: Error) => fail(forwardError('CONNECT_FAILED', `syslog connect to ${o.host}:${o.port} failed: ${netReason(e)}`));
+      socket.on('error', onError);
       socket.once('secureConnect', () => {
         clearTimeout(timer);
-        socket.removeAllListeners('error');
+        socket.off('error', onError);
         socket.setNoDelay(true);
         socket.setKeepAlive(true, 30_000);
         const conn = new Connection(socket);
