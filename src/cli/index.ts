@@ -101,10 +101,6 @@ for (const verb of ['setup-token', 'bootstrap-token']) {
     );
 }
 
-registerKeysCommands(program, { action, open: async () => (await import('./prepare.js')).openWithRootKey(readConfig(globals())) });
-
-registerAuditCommands(program, { action, readConfig: () => readConfig(globals()) });
-
 program.command('help [verb]').description('show help for a verb').action((verb?: string) => {
   const cmd = verb ? program.commands.find((c) => c.name() === verb) : undefined;
   if (verb && !cmd) {
