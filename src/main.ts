@@ -14,6 +14,8 @@ import { createMetrics } from './server/metrics.js';
 import type { App } from './server/types.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createTenantService, registerTenantRoutes, type TenantService } from './tenants/index.js';
+import { createKeyAdmin, createKeyring, ensureRootKey, registerKeyRoutes, type KeyAdmin, type KeyringCore, type RootKeySource } from './keys/index.js';
+import { createIntegrationService, registerIntegrationRoutes, type IntegrationService } from './integrations/index.js';
 
 export interface CustosOptions {
   logger?: Logger;
@@ -27,6 +29,8 @@ export interface CustosOptions {
   auditSequencer?: boolean;
   /** Seals identity secrets (TOTP secrets, emails); default: the interim file key in dataDir (identity/README.md). */
   sealer?: SecretSealer;
+  /** The root key (serve passes the one `prepare` unsealed); default: opened, or created on first start, at first use (keys/README.md). */
+  rootKey?: RootKeySource;
 }
 
 /** The running composition: what the CLI serves and what tests drive. */
@@ -39,6 +43,9 @@ export interface Custos {
   forwarders: ForwarderSet;
   identity: IdentityService;
   tenants: TenantService;
+  keys: KeyringCore;
+  keyAdmin: KeyAdmin;
+  integrations: IntegrationService;
   close(): Promise<void>;
 }
 
@@ -51,6 +58,8 @@ export interface CustosCore {
   db: Db;
   audit: AuditRecorder;
   identity: IdentityService;
+  /** The key hierarchy; its root key is unsealed at first use (`keys.ready()` forces it). */
+  keys: KeyringCore;
 }
 
 /** Opens the database (migrating it) and the trust base. */
@@ -82,7 +91,14 @@ export async function openCore(config: Config, options: CustosOptions = {}): Pro
     config: config.identity,
     setupTokenTtlHours: config.bootstrap.tokenTtlHours,
   });
-  return { config, clock, logger, rawDb, db, audit, identity };
+  const keys = createKeyring({
+    db,
+    audit,
+    clock,
+    cache: config.keys.cache,
+    rootKey: options.rootKey ?? ((hasWrappedKeys) => ensureRootKey(config, hasWrappedKeys)),
+  });
+  return { config, clock, logger, rawDb, db, audit, identity, keys };
 }
 
 /**
@@ -96,6 +112,9 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
   const guard = identity.deps.guard;
   const idempotency = createIdempotencyService({ db, clock });
   const tenants = createTenantService({ db, audit, guard, idempotency, clock });
+  const { keys } = core;
+  const keyAdmin = createKeyAdmin({ core: keys, guard, idempotency });
+  const integrations = createIntegrationService({ db, audit, guard, idempotency, clock, keys, tenants });
   const auditLog = await createAuditLog({
     config,
     db,
@@ -118,7 +137,10 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
     https: options.https,
     authenticators: [(token, request) => identity.authenticateBearer(token, request.ip ?? null)],
     cookieAuth: { name: SESSION_COOKIE, authenticate: (token) => identity.authenticateSession(token), csrfMatches },
-    modules: [(a) => registerTenantRoutes(a, { tenants, idempotency }), (a) => auditLog.register(a), (a) => registerIdentityRoutes(a, identity)],
+    modules: [(a) => registerTenantRoutes(a, { tenants, idempotency }), (a) => auditLog.register(a), (a) => registerIdentityRoutes(a, identity),
+      (a) => registerKeyRoutes(a, { admin: keyAdmin, idempotency }),
+      (a) => registerIntegrationRoutes(a, { integrations, idempotency }),
+    ],
   });
 
   auditLog.start();
@@ -132,10 +154,14 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
     forwarders,
     identity,
     tenants,
+    keys,
+    keyAdmin,
+    integrations,
     async close() {
       await app.close();
       await forwarders.stop();
       await auditLog.stop();
+      await keys.close();
       await rawDb.close();
     },
   };

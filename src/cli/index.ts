@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { action, EXIT, readConfig, type GlobalOptions } from './run.js';
+// Only commander at load time; the key code loads when a `keys` verb runs.
+import { registerKeysCommands } from '../keys/commands.js';
 
 // Verbs import what they need when they run, so `--version`, `help` and bad
 // usage answer without loading the server, drivers and crypto.
@@ -40,12 +42,14 @@ program
 
 program
   .command('init')
-  .description('create the data directory, certificate, database and the one-time setup token')
+  .description('create the data directory, certificate, root key, database and the one-time setup token')
+  .option('--passphrase', 'seal a new local keyring under a passphrase asked on the terminal (or set CUSTOS_MASTER_PASSPHRASE)')
   .action(
-    action(async () => {
+    action(async (o: { passphrase?: boolean }) => {
       const config = readConfig(globals());
-      const core = await (await lazy.prepare())(config, print);
+      const core = await (await lazy.prepare())(config, print, { askPassphrase: o.passphrase === true });
       print(`initialised ${config.dataDir} (${core.db.location})`);
+      await core.keys.close();
       await core.rawDb.close();
     }),
   );
@@ -100,6 +104,8 @@ for (const verb of ['setup-token', 'bootstrap-token']) {
       }),
     );
 }
+
+registerKeysCommands(program, { action, open: async () => (await import('./prepare.js')).openWithRootKey(readConfig(globals())) });
 
 program.command('help [verb]').description('show help for a verb').action((verb?: string) => {
   const cmd = verb ? program.commands.find((c) => c.name() === verb) : undefined;

@@ -23,7 +23,8 @@ export async function serve(config: Config): Promise<void> {
   const core = await prepare(config, (line) => process.stdout.write(`${line}\n`));
   await core.rawDb.close();
   const material = loadTlsMaterial(config);
-  const custos = await createCustos(config, { https: tlsOptions(material) });
+  // The root key prepare unsealed (asked for once), handed on.
+  const custos = await createCustos(config, { https: tlsOptions(material), rootKey: await core.keys.root() });
   const { app } = custos;
   await app.listen({ host: config.host, port: config.httpsPort });
   const port = (app.server.address() as { port: number }).port;

@@ -25,6 +25,17 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; key: string; type: 'str
   { env: 'CUSTOS_LOG_LEVEL', key: 'logLevel', type: 'string' },
   { env: 'CUSTOS_SECURITY_CONTACT', key: 'securityTxt.contact', type: 'list' },
   { env: 'CUSTOS_AUDIT_RETENTION_DAYS', key: 'audit.retentionDays', type: 'int' },
+  { env: 'CUSTOS_KEY_PROVIDER', key: 'keys.provider', type: 'string' },
+  { env: 'CUSTOS_KEYRING_DIR', key: 'keys.local.dir', type: 'string' },
+  { env: 'CUSTOS_KEY_FILE', key: 'keys.local.keyFile', type: 'string' },
+  { env: 'CUSTOS_HSM_LIBRARY', key: 'keys.pkcs11.library', type: 'string' },
+  { env: 'CUSTOS_HSM_TOKEN_LABEL', key: 'keys.pkcs11.tokenLabel', type: 'string' },
+  { env: 'CUSTOS_HSM_PIN_FILE', key: 'keys.pkcs11.pinFile', type: 'string' },
+  { env: 'CUSTOS_KMS_KEY_ID', key: 'keys.awsKms.keyId', type: 'string' },
+  { env: 'CUSTOS_KMS_REGION', key: 'keys.awsKms.region', type: 'string' },
+  { env: 'CUSTOS_KMS_ENDPOINT', key: 'keys.awsKms.endpoint', type: 'string' },
+  { env: 'CUSTOS_KEY_CACHE_MAX_ENTRIES', key: 'keys.cache.maxEntries', type: 'int' },
+  { env: 'CUSTOS_KEY_CACHE_TTL_SECONDS', key: 'keys.cache.ttlSeconds', type: 'int' },
 ];
 
 export interface LoadOptions {

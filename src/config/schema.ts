@@ -142,6 +142,55 @@ const auditSchema = z.strictObject({
   forwarders: auditForwarders,
 });
 
+/** Root key provider and key cache (src/keys). Secrets (passphrase, HSM PIN) never come from here. */
+const keysSchema = z
+  .strictObject({
+    provider: z.enum(['local', 'pkcs11', 'aws-kms']).default('local'),
+    local: z
+      .strictObject({
+        /** Keyring directory; default <dataDir>/keyring. */
+        dir: z.string().min(1).optional(),
+        /** 0600 key file when no passphrase seals the keyring; default <dir>/root.key. */
+        keyFile: z.string().min(1).optional(),
+      })
+      .prefault({}),
+    pkcs11: z
+      .strictObject({
+        library: z.string().min(1).optional(),
+        tokenLabel: z.string().min(1).max(32).optional(),
+        /** Environment variable holding the user PIN (default CUSTOS_HSM_PIN unless pinFile is set). */
+        pinEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').optional(),
+        /** 0600 file holding the user PIN. */
+        pinFile: z.string().min(1).optional(),
+        keyLabelPrefix: z.string().regex(/^[A-Za-z0-9._-]{1,24}$/, 'letters, digits, ".", "_" and "-" only').optional(),
+      })
+      .refine((p) => !(p.pinEnv && p.pinFile), { message: 'give pinEnv or pinFile, not both' })
+      .prefault({}),
+    awsKms: z
+      .strictObject({
+        keyId: z.string().min(1).optional(),
+        region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-central-1').optional(),
+        endpoint: z.string().regex(/^https?:\/\//, 'must be an http(s):// URL').optional(),
+      })
+      .prefault({}),
+    cache: z
+      .strictObject({
+        /** Most unwrapped keys held in memory. */
+        maxEntries: z.number().int().min(1).max(1_000_000).default(10_000),
+        /** Longest an unwrapped key stays in memory. */
+        ttlSeconds: z.number().int().min(1).max(86_400).default(300),
+      })
+      .prefault({}),
+  })
+  .refine((k) => k.provider !== 'pkcs11' || Boolean(k.pkcs11.tokenLabel), {
+    message: 'provider pkcs11 needs keys.pkcs11.tokenLabel',
+    path: ['pkcs11', 'tokenLabel'],
+  })
+  .refine((k) => k.provider !== 'aws-kms' || (Boolean(k.awsKms.keyId) && Boolean(k.awsKms.region)), {
+    message: 'provider aws-kms needs keys.awsKms.keyId and keys.awsKms.region',
+    path: ['awsKms'],
+  });
+
 /** Identity (src/identity): password policy, sessions, lockout, MFA, invitations, API keys. */
 const identitySchema = z
   .strictObject({
@@ -231,6 +280,7 @@ export const configSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   securityTxt: securityTxtSchema.prefault({ contact: ['mailto:security@example.invalid'] }),
   audit: auditSchema.prefault({}),
+  keys: keysSchema.prefault({}),
   bootstrap: z
     .strictObject({
       /** Lifetime of the one-time setup token printed by `custos init` (creates the first platform admin). */

@@ -115,9 +115,14 @@ export interface IntegrationsTable {
   provider: string;
   /** Envelope (bytes) holding the secret material; never returned by the API. */
   secret: Uint8Array;
+  /** Envelope of an OAuth refresh token, if any. */
+  refresh_secret: Uint8Array | null;
   fingerprint: string;
   scopes: string;
   expires_at: string | null;
+  /** Data subject the secret belongs to: sealed under that subject's DEK (crypto-shredded with it). */
+  subject_id: string | null;
+  /** The subject DEK version the secret is sealed under. */
   subject_key_id: string | null;
   created_at: string;
   updated_at: string;
@@ -148,3 +153,87 @@ export interface Database {
 
 /** The handle a unit of work receives: a transaction on either dialect. */
 export type Tx = Kysely<Database>;
+
+/**
+ * The key store (src/keys): its own SQLite file attached as schema `keys`, or
+ * the `custos_keys` schema on PostgreSQL (`adapter.keyStoreSchema`). Reached
+ * only by src/keys/store.ts through `tx.withSchema(adapter.keyStoreSchema)`;
+ * never part of a data backup. Wrapped keys only: nothing here is plaintext.
+ */
+export interface KeySeriesTable {
+  /** Tenant id, `_platform` or `_root`. */
+  owner: string;
+  purpose: string;
+  /** Subject id for subject DEKs, '' otherwise. */
+  ref: string;
+  current_version: number;
+  /** Versions below this are retired: they decrypt nothing. */
+  min_version: number;
+  created_at: string;
+  updated_at: string;
+  destroyed_at: string | null;
+}
+
+export interface KeyVersionsTable {
+  /** The key id written in every envelope sealed under this version. */
+  id: string;
+  owner: string;
+  purpose: string;
+  ref: string;
+  version: number;
+  /** The key version that wraps this one; null when the root key wraps it. */
+  parent_id: string | null;
+  /** Root key version of a root-wrapped key. */
+  root_version: number | null;
+  /** Wrapped key; null once retired or destroyed. */
+  wrapped: Uint8Array | null;
+  /** Encryptions reserved so far (a high-water mark persisted ahead of use). */
+  usage_reserved: number;
+  created_at: string;
+  superseded_at: string | null;
+  retired_at: string | null;
+  destroyed_at: string | null;
+}
+
+export interface ErasureLedgerTable {
+  id: string;
+  erased_at: string;
+  scope: 'subject' | 'tenant';
+  tenant_id: string;
+  subject_id: string | null;
+  /** JSON array of the destroyed key version ids. */
+  key_ids: string;
+  reason: string;
+  actor: string;
+  request_id: string;
+}
+
+export interface RewrapJobsTable {
+  id: string;
+  scope: 'root' | 'tenant';
+  /** `_root` or the tenant id. */
+  owner: string;
+  /** What keys move to: the root version, or the tenant KEK version id. */
+  target: string;
+  state: 'running' | 'done';
+  total: number;
+  done: number;
+  /** Last key version id re-wrapped (ids ascend). */
+  cursor: string | null;
+  started_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+export interface KeyStoreMetaTable {
+  name: string;
+  value: number;
+}
+
+export interface KeyStoreDatabase {
+  key_series: KeySeriesTable;
+  key_versions: KeyVersionsTable;
+  erasure_ledger: ErasureLedgerTable;
+  rewrap_jobs: RewrapJobsTable;
+  key_store_meta: KeyStoreMetaTable;
+}

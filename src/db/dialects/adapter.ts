@@ -33,10 +33,25 @@ export interface DialectAdapter {
   setTenant(tx: Tx, tenantId: string): Promise<void>;
   /** Migration step for a new tenant table: RLS policy, FORCEd; grants to the app role. */
   secureTenantTable(db: Kysely<unknown>, table: string): Promise<void>;
-  /** Migration step for a platform table: grants the listed privileges to the app role. */
-  grant(db: Kysely<unknown>, table: string, privileges: ReadonlyArray<'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE'>): Promise<void>;
-  /** Migration step: the database itself refuses UPDATE, DELETE (and TRUNCATE) on the table. */
-  makeAppendOnly(db: Kysely<unknown>, table: string): Promise<void>;
+  /** Migration step for a platform table (in `schema`, default the main one): grants the listed privileges to the app role. */
+  grant(
+    db: Kysely<unknown>,
+    table: string,
+    privileges: ReadonlyArray<'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE'>,
+    schema?: string,
+  ): Promise<void>;
+  /** Migration step: the database itself refuses UPDATE, DELETE (and TRUNCATE) on the table (in `schema`, default the main one). */
+  makeAppendOnly(db: Kysely<unknown>, table: string, schema?: string): Promise<void>;
+  /**
+   * Where the key store lives, kept apart from the data: SQLite attaches
+   * `<dataDir>/keystore.db` to every connection under this name; PostgreSQL
+   * uses a schema of this name. Data backups copy the data only.
+   */
+  readonly keyStoreSchema: string;
+  /** Migration step: creates the key store's schema and lets the app role use it (SQLite: attached at connect, nothing to do). */
+  createKeyStoreSchema(db: Kysely<unknown>): Promise<void>;
+  /** Migration step: a plain index on `table(columns)` in `schema` (SQLite and PostgreSQL qualify it differently). */
+  createIndex(db: Kysely<unknown>, name: string, table: string, columns: readonly string[], schema?: string): Promise<void>;
   /** True when the error is a unique-constraint violation. */
   isUniqueViolation(error: unknown): boolean;
   /** True when the error is the append-only refusal. */

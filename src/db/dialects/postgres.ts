@@ -19,6 +19,13 @@ function quoteIdent(name: string): string {
   return `"${name}"`;
 }
 
+/** The key store's own schema, apart from the data in `public`. */
+const KEY_STORE_SCHEMA = 'custos_keys';
+
+function qualified(table: string, schema?: string): string {
+  return schema ? `${quoteIdent(schema)}.${quoteIdent(table)}` : quoteIdent(table);
+}
+
 export function createPostgresAdapter(appRole: string): DialectAdapter {
   const role = quoteIdent(appRole);
   return {
@@ -47,11 +54,21 @@ export function createPostgresAdapter(appRole: string): DialectAdapter {
       await sql.raw(`CREATE POLICY tenant_isolation ON ${t} USING (${pin}) WITH CHECK (${pin})`).execute(db);
       await sql.raw(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${t} TO ${role}`).execute(db);
     },
-    async grant(db, table, privileges) {
-      await sql.raw(`GRANT ${privileges.join(', ')} ON ${quoteIdent(table)} TO ${role}`).execute(db);
+    async grant(db, table, privileges, schema) {
+      await sql.raw(`GRANT ${privileges.join(', ')} ON ${qualified(table, schema)} TO ${role}`).execute(db);
     },
-    async makeAppendOnly(db, table) {
-      const t = quoteIdent(table);
+    keyStoreSchema: KEY_STORE_SCHEMA,
+    async createKeyStoreSchema(db) {
+      const s = quoteIdent(KEY_STORE_SCHEMA);
+      await sql.raw(`CREATE SCHEMA IF NOT EXISTS ${s}`).execute(db);
+      await sql.raw(`GRANT USAGE ON SCHEMA ${s} TO ${role}`).execute(db);
+    },
+    async createIndex(db, name, table, columns, schema) {
+      const cols = columns.map(quoteIdent).join(', ');
+      await sql.raw(`CREATE INDEX ${quoteIdent(name)} ON ${qualified(table, schema)} (${cols})`).execute(db);
+    },
+    async makeAppendOnly(db, table, schema) {
+      const t = qualified(table, schema);
       await sql.raw(`REVOKE UPDATE, DELETE, TRUNCATE ON ${t} FROM ${role}`).execute(db);
       await sql
         .raw(

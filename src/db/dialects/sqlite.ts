@@ -4,6 +4,9 @@ import type { Database } from '../types.js';
 import type { DialectAdapter } from './adapter.js';
 import { sqliteAudit } from './sqlite-audit.js';
 
+/** Name under which `<dataDir>/keystore.db` is attached to every connection. */
+const KEY_STORE_SCHEMA = 'keys';
+
 export const sqliteAdapter: DialectAdapter = {
   name: 'sqlite',
   capabilities: { rowLevelSecurity: false, groupCommit: true },
@@ -15,15 +18,25 @@ export const sqliteAdapter: DialectAdapter = {
   },
   async secureTenantTable() {},
   async grant() {},
-  async makeAppendOnly(db, table) {
+  async makeAppendOnly(db, table, schema) {
+    // A trigger lives in its table's schema and names the table unqualified.
+    const prefix = schema ? `${schema}.` : '';
     for (const op of ['UPDATE', 'DELETE'] as const) {
       await sql
         .raw(
-          `CREATE TRIGGER ${table}_no_${op.toLowerCase()} BEFORE ${op} ON ${table} ` +
+          `CREATE TRIGGER ${prefix}${table}_no_${op.toLowerCase()} BEFORE ${op} ON ${table} ` +
             `BEGIN SELECT RAISE(ABORT, 'custos: ${table} is append-only'); END`,
         )
         .execute(db);
     }
+  },
+  keyStoreSchema: KEY_STORE_SCHEMA,
+  async createKeyStoreSchema() {
+    // keystore.db is attached by openSqliteConnection; its tables are created in it by name.
+  },
+  async createIndex(db, name, table, columns, schema) {
+    const cols = columns.map((c) => `"${c}"`).join(', ');
+    await sql.raw(`CREATE INDEX ${schema ? `"${schema}".` : ''}"${name}" ON "${table}" (${cols})`).execute(db);
   },
   isUniqueViolation(error) {
     const code = (error as { code?: string }).code;
@@ -35,14 +48,24 @@ export const sqliteAdapter: DialectAdapter = {
   audit: sqliteAudit,
 };
 
-/** Opens one SQLite connection with Custos's durability settings. */
-export function openSqliteConnection(file: string, role: 'writer' | 'reader'): BetterSqlite3.Database {
+/**
+ * Opens one SQLite connection with Custos's durability settings. With
+ * `keyStoreFile`, that file is attached as schema `keys` with the same
+ * settings, so one transaction can span data, outbox and key store (in WAL
+ * mode each file commits atomically, not the set: see src/keys/README.md).
+ */
+export function openSqliteConnection(file: string, role: 'writer' | 'reader', keyStoreFile?: string): BetterSqlite3.Database {
   const db = new BetterSqlite3(file, { timeout: 10_000 });
   db.pragma('journal_mode = WAL');
   // FULL: the WAL is fsynced at every COMMIT, so an acknowledged write survives power loss.
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 10000');
+  if (keyStoreFile !== undefined) {
+    db.prepare(`ATTACH DATABASE ? AS ${KEY_STORE_SCHEMA}`).run(keyStoreFile);
+    db.pragma(`${KEY_STORE_SCHEMA}.journal_mode = WAL`);
+    db.pragma(`${KEY_STORE_SCHEMA}.synchronous = FULL`);
+  }
   if (role === 'reader') db.pragma('query_only = ON');
   return db;
 }
@@ -80,10 +103,10 @@ function withStatementCache(db: BetterSqlite3.Database): SqliteDatabase {
   };
 }
 
-/** A writer and a reader connection to the same file; readers never see a batch in progress. */
-export function openSqlite(file: string, plugins: KyselyPlugin[]): SqliteHandles {
-  const writerRaw = openSqliteConnection(file, 'writer');
-  const readerRaw = openSqliteConnection(file, 'reader');
+/** A writer and a reader connection to the same file (and key store); readers never see a batch in progress. */
+export function openSqlite(file: string, plugins: KyselyPlugin[], keyStoreFile?: string): SqliteHandles {
+  const writerRaw = openSqliteConnection(file, 'writer', keyStoreFile);
+  const readerRaw = openSqliteConnection(file, 'reader', keyStoreFile);
   return {
     writerRaw,
     readerRaw,

@@ -11,10 +11,13 @@ export const m0002Integrations: CustosMigration = {
       .addColumn('kind', t.text, (c) => c.notNull())
       .addColumn('name', t.text, (c) => c.notNull())
       .addColumn('provider', t.text, (c) => c.notNull())
+      // Envelopes (src/crypto), AAD (tenant, "integrations", id, field): never plaintext.
       .addColumn('secret', t.bytes, (c) => c.notNull())
+      .addColumn('refresh_secret', t.bytes)
       .addColumn('fingerprint', t.text, (c) => c.notNull())
       .addColumn('scopes', t.text, (c) => c.notNull())
       .addColumn('expires_at', t.timestamp)
+      .addColumn('subject_id', t.uuid)
       .addColumn('subject_key_id', t.uuid)
       .addColumn('created_at', t.timestamp, (c) => c.notNull())
       .addColumn('updated_at', t.timestamp, (c) => c.notNull())

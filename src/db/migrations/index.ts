@@ -6,6 +6,7 @@ import { m0002Integrations } from './0002-integrations.js';
 import { m0004AuditLog } from './0004-audit-log.js';
 import { m0005AuditForwarders } from './0005-audit-forwarders.js';
 import { m0006Identity } from './0006-identity.js';
+import { m0008KeyStore } from './0008-key-store.js';
 
 export interface MigrationContext {
   adapter: DialectAdapter;
@@ -19,7 +20,7 @@ export interface CustosMigration {
 }
 
 /** The one migration set, in order. Append only; never edit a released migration. */
-export const MIGRATIONS: readonly CustosMigration[] = [m0001Foundation, m0002Integrations, m0004AuditLog, m0005AuditForwarders, m0006Identity];
+export const MIGRATIONS: readonly CustosMigration[] = [m0001Foundation, m0002Integrations, m0004AuditLog, m0005AuditForwarders, m0006Identity, m0008KeyStore];
 
 function provider(ctx: MigrationContext): MigrationProvider {
   return {

@@ -1,0 +1,476 @@
+import { randomBytes } from 'node:crypto';
+import { ACTIVITY, OCSF, type AuditRecorder } from '../audit/index.js';
+import {
+  blindIndex,
+  cryptoError,
+  CryptoErrorCode,
+  DEFAULT_USAGE_LIMIT,
+  envelopeKeyId,
+  open,
+  seal,
+  unwrapKey,
+  wrapKey,
+  wrappedKeyInfo,
+  type EncryptionContext,
+  type RootKeyDescription,
+  type RootKeyProvider,
+} from '../crypto/index.js';
+import type { Db } from '../db/index.js';
+import type { Clock } from '../shared/clock.js';
+import { systemContext, type RequestContext } from '../shared/context.js';
+import { isCustosError } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import { KeyCache } from './cache.js';
+import { keyErrors } from './errors.js';
+import { kekWrapContext, KeyMaterial, parentSeries, rootWrapAad, versionInfo, type VersionInfo } from './material.js';
+import * as store from './store.js';
+import { AUDIT_SIGNING, DATA_PURPOSES, PLATFORM, ROOT_SERIES, type AuditSigner, type SealTarget, type SeriesRef } from './types.js';
+
+/** The root key, or how to open it on first use (told whether the key store already holds root-wrapped keys). */
+export type RootKeySource = RootKeyProvider | ((hasWrappedKeys: () => Promise<boolean>) => Promise<RootKeyProvider>);
+
+export interface KeyringDeps {
+  db: Db;
+  audit: AuditRecorder;
+  clock: Clock;
+  rootKey: RootKeySource;
+  cache: { maxEntries: number; ttlSeconds: number };
+  /** Encryptions reserved in the key store per write (default 4096). */
+  reserveBlock?: number;
+  /** How often a destroy, retire or rotation by another process is looked for (default 1000 ms). */
+  revalidateMs?: number;
+}
+
+/**
+ * The key hierarchy at work: seals and opens data under tenant, subject and
+ * platform keys, computes blind indexes, and hands the audit module its
+ * signing key. Never call it inside a `db.write`/`db.read` unit: it runs its
+ * own (and may wait on an HSM or KMS).
+ */
+export interface Keyring {
+  /** Seals under the subject's DEK (when `target.subjectId`), else the tenant's (or platform's) DEK; creates keys on first use. */
+  seal(target: SealTarget, plaintext: Buffer, ctx: EncryptionContext, actx?: RequestContext): Promise<Buffer>;
+  /** Opens an envelope under the key it names; KEY_DESTROYED when that key (or its KEK) was crypto-shredded. */
+  open(envelope: Buffer, ctx: EncryptionContext): Promise<Buffer>;
+  /** HMAC blind index of `value` under the tenant's index key for collection+field. */
+  blindIndex(tenantId: string, collection: string, field: string, value: string | Uint8Array, actx?: RequestContext): Promise<string>;
+  /** The current audit checkpoint signing key (created on first use). */
+  auditSigner(): Promise<AuditSigner>;
+  /** Every audit signing key version still held, for verifying older checkpoints. */
+  auditPublicKeys(): Promise<Array<{ keyId: string; version: number; publicKey: Buffer }>>;
+  /** Opens (or on first start creates) the root key now, instead of at first use. */
+  ready(): Promise<RootKeyDescription>;
+  /** Wipes every cached key and closes the root key provider. */
+  close(): Promise<void>;
+}
+
+const STALE: ReadonlySet<string> = new Set([CryptoErrorCode.USAGE_LIMIT, CryptoErrorCode.KEY_DESTROYED]);
+
+function isStale(e: unknown): boolean {
+  return isCustosError(e) && STALE.has(e.code);
+}
+
+function seriesKey(s: SeriesRef): string {
+  return `${s.owner}\u0000${s.purpose}\u0000${s.ref}`;
+}
+
+function sealSeries(t: SealTarget): SeriesRef {
+  if (t.tenantId === PLATFORM) return { owner: PLATFORM, purpose: 'platform-dek', ref: '' };
+  if (t.subjectId) return { owner: t.tenantId, purpose: 'subject-dek', ref: t.subjectId };
+  return { owner: t.tenantId, purpose: 'tenant-dek', ref: '' };
+}
+
+function describeSeries(s: SeriesRef): string {
+  return `${s.purpose} of ${s.owner}${s.ref ? ` (subject ${s.ref})` : ''}`;
+}
+
+/** A current-version pointer in the cache (nothing to wipe). */
+class CurrentRef {
+  constructor(readonly id: string) {}
+  wipe(): void {}
+}
+
+export class KeyringCore implements Keyring {
+  readonly db: Db;
+  readonly audit: AuditRecorder;
+  readonly clock: Clock;
+  readonly #source: RootKeySource;
+  readonly #block: number;
+  readonly #revalidateMs: number;
+  readonly #cache: KeyCache<KeyMaterial>;
+  readonly #current: KeyCache<CurrentRef>;
+  readonly #loading = new Map<string, Promise<KeyMaterial>>();
+  readonly #reserving = new Map<string, Promise<void>>();
+  #root: Promise<RootKeyProvider> | undefined;
+  #provider: RootKeyProvider | undefined;
+  #generation = -1;
+  #epoch = 0;
+  #checkedAt = -Infinity;
+  #checking: Promise<void> | undefined;
+  #rootMin = 1;
+
+  constructor(d: KeyringDeps) {
+    this.db = d.db;
+    this.audit = d.audit;
+    this.clock = d.clock;
+    this.#source = d.rootKey;
+    this.#block = d.reserveBlock ?? 4096;
+    this.#revalidateMs = d.revalidateMs ?? 1000;
+    const opts = { maxEntries: d.cache.maxEntries, ttlMs: d.cache.ttlSeconds * 1000, now: () => d.clock.now().getTime() };
+    this.#cache = new KeyCache<KeyMaterial>(opts);
+    this.#current = new KeyCache<CurrentRef>(opts);
+  }
+
+  /** The key store schema of this database. */
+  get schema(): string {
+    return this.db.adapter.keyStoreSchema;
+  }
+
+  async seal(target: SealTarget, plaintext: Buffer, ctx: EncryptionContext, actx?: RequestContext): Promise<Buffer> {
+    const s = sealSeries(target);
+    for (let attempt = 0; ; attempt++) {
+      const m = await this.sealing(s, actx);
+      try {
+        return seal(m.prepared, plaintext, ctx);
+      } catch (e) {
+        if (attempt < 3 && isStale(e)) continue;
+        throw e;
+      }
+    }
+  }
+
+  async open(envelope: Buffer, ctx: EncryptionContext): Promise<Buffer> {
+    const id = envelopeKeyId(envelope);
+    for (let attempt = 0; ; attempt++) {
+      const m = await this.material(id);
+      if (m.info.owner !== ctx.tenantId) throw keyErrors.misused(id, `belongs to ${m.info.owner}, not ${ctx.tenantId}`);
+      if (!DATA_PURPOSES.has(m.info.purpose)) throw keyErrors.misused(id, `is a ${m.info.purpose}, not a data key`);
+      try {
+        return open(m.prepared, envelope, ctx);
+      } catch (e) {
+        if (attempt < 3 && isStale(e)) continue;
+        throw e;
+      }
+    }
+  }
+
+  async blindIndex(tenantId: string, collection: string, field: string, value: string | Uint8Array, actx?: RequestContext): Promise<string> {
+    const m = await this.current({ owner: tenantId, purpose: 'index-key', ref: '' }, true, actx);
+    return blindIndex(m.indexKey(collection, field), value);
+  }
+
+  async auditSigner(): Promise<AuditSigner> {
+    return (await this.current(AUDIT_SIGNING, true)).signer();
+  }
+
+  async auditPublicKeys(): Promise<Array<{ keyId: string; version: number; publicKey: Buffer }>> {
+    const rows = await this.db.read((tx) => store.listSeriesVersions(store.keyStore(tx, this.schema), AUDIT_SIGNING));
+    const out: Array<{ keyId: string; version: number; publicKey: Buffer }> = [];
+    for (const row of rows.filter((r) => r.wrapped !== null)) {
+      const s = (await this.material(row.id)).signer();
+      out.push({ keyId: s.keyId, version: s.version, publicKey: s.publicKey });
+    }
+    return out;
+  }
+
+  async ready(): Promise<RootKeyDescription> {
+    return (await this.root()).describe();
+  }
+
+  async close(): Promise<void> {
+    this.invalidate();
+    const p = this.#provider;
+    this.#provider = undefined;
+    this.#root = Promise.reject(cryptoError('KEY_PROVIDER_CLOSED', 'the keyring is closed'));
+    this.#root.catch(() => undefined);
+    await p?.close();
+  }
+
+  /** The root key provider, opened (or created) on first use; its unsealing is audited. */
+  root(): Promise<RootKeyProvider> {
+    this.#root ??= this.#openRoot().catch((e: unknown) => {
+      this.#root = undefined;
+      throw e;
+    });
+    return this.#root;
+  }
+
+  async #openRoot(): Promise<RootKeyProvider> {
+    const src = this.#source;
+    const p = typeof src === 'function' ? await src(() => this.#hasRootWrapped()) : src;
+    this.#provider = p;
+    const d = p.describe();
+    const now = this.clock.now().toISOString();
+    this.#rootMin = await this.db.write(async (tx) => {
+      const k = store.keyStore(tx, this.schema);
+      const row = { ...ROOT_SERIES, current_version: d.keyVersion, min_version: 1, created_at: now, updated_at: now, destroyed_at: null };
+      if (!(await store.insertSeries(k, row))) {
+        const seen = await store.findSeries(k, ROOT_SERIES);
+        if (seen && seen.current_version < d.keyVersion) await store.advanceSeries(k, ROOT_SERIES, seen.current_version, d.keyVersion, now);
+      }
+      await this.audit.record(tx, systemContext('keys'), {
+        classUid: OCSF.API_ACTIVITY,
+        activityId: ACTIVITY.OTHER,
+        action: 'key.unseal',
+        kind: 'system',
+        outcome: 'success',
+        target: { type: 'root_key', id: `${d.kind}/v${d.keyVersion}` },
+        details: { provider: d.kind, rootVersion: d.keyVersion, versions: [...d.versions] },
+      });
+      return (await store.findSeries(k, ROOT_SERIES))?.min_version ?? 1;
+    });
+    return p;
+  }
+
+  async #hasRootWrapped(): Promise<boolean> {
+    const counts = await this.db.read((tx) => store.rootVersionCounts(store.keyStore(tx, this.schema)));
+    return counts.some((c) => c.n > 0);
+  }
+
+  /** Notices, at most every revalidateMs, a destroy/retire/rotation made elsewhere: then drops every cached key. */
+  #fresh(): Promise<void> | undefined {
+    if (Date.now() - this.#checkedAt < this.#revalidateMs) return undefined;
+    this.#checking ??= this.#check().finally(() => {
+      this.#checking = undefined;
+    });
+    return this.#checking;
+  }
+
+  async #check(): Promise<void> {
+    const { gen, rootMin } = await this.db.read(async (tx) => {
+      const k = store.keyStore(tx, this.schema);
+      return { gen: await store.readGeneration(k), rootMin: (await store.findSeries(k, ROOT_SERIES))?.min_version ?? 1 };
+    });
+    if (gen !== this.#generation) {
+      if (this.#generation !== -1) this.invalidate();
+      this.#generation = gen;
+    }
+    this.#rootMin = rootMin;
+    this.#checkedAt = Date.now();
+  }
+
+  /** Drops (and wipes) cached keys: all, or those matching `pred`. */
+  invalidate(pred?: (info: VersionInfo) => boolean): void {
+    this.#epoch += 1;
+    this.#cache.clear(pred ? (_k, m) => pred(m.info) : undefined);
+    this.#current.clear();
+  }
+
+  /** Forces the next key use to re-read the key store (after this process changed it). */
+  touched(): void {
+    this.#checkedAt = -Infinity;
+  }
+
+  /** The unwrapped key version `id` (cached). */
+  async material(id: string): Promise<KeyMaterial> {
+    const f = this.#fresh();
+    if (f) await f;
+    const hit = this.#cache.get(id);
+    if (hit) return hit;
+    let p = this.#loading.get(id);
+    if (!p) {
+      p = this.#loadCached(id).finally(() => this.#loading.delete(id));
+      this.#loading.set(id, p);
+    }
+    return p;
+  }
+
+  async #loadCached(id: string): Promise<KeyMaterial> {
+    for (;;) {
+      const epoch = this.#epoch;
+      const m = await this.#load(id);
+      if (epoch === this.#epoch) {
+        this.#cache.set(id, m);
+        return m;
+      }
+      m.wipe(); // a destroy or rotation happened while loading: read again
+    }
+  }
+
+  async #load(id: string): Promise<KeyMaterial> {
+    const { row, series } = await this.db.read(async (tx) => {
+      const k = store.keyStore(tx, this.schema);
+      const r = await store.findVersion(k, id);
+      return { row: r, series: r ? await store.findSeries(k, versionInfo(r)) : undefined };
+    });
+    if (!row) throw keyErrors.notFound(id);
+    const what = `key ${id} (${row.purpose} v${row.version} of ${row.owner})`;
+    if (row.destroyed_at !== null || series?.destroyed_at) throw keyErrors.destroyed(what);
+    if (row.retired_at !== null || row.wrapped === null || (series && row.version < series.min_version)) throw keyErrors.retired(what);
+    const info = versionInfo(row);
+    return new KeyMaterial(info, await this.#unwrap(info, Buffer.from(row.wrapped)));
+  }
+
+  async #unwrap(info: VersionInfo, wrapped: Buffer): Promise<Buffer> {
+    if (info.parentId === null) {
+      const root = await this.root();
+      const rv = wrappedKeyInfo(wrapped).version;
+      if (rv < this.#rootMin) throw keyErrors.retired(`root key version ${rv}`);
+      return root.unwrap(wrapped, rootWrapAad(info));
+    }
+    const parent = await this.material(info.parentId);
+    if (parent.info.purpose !== 'tenant-kek' || parent.info.owner !== info.owner) {
+      throw keyErrors.misused(info.parentId, `cannot wrap ${info.purpose} ${info.id}`);
+    }
+    return unwrapKey(parent.prepared, wrapped, kekWrapContext(info));
+  }
+
+  /** The current version of series `s`, unwrapped; created (v1) on first use when `create`. */
+  async current(s: SeriesRef, create: boolean, actx?: RequestContext): Promise<KeyMaterial> {
+    const key = seriesKey(s);
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const f = this.#fresh();
+      if (f) await f;
+      const ref = this.#current.get(key);
+      if (ref) return this.material(ref.id);
+      const found = await this.db.read(async (tx) => {
+        const k = store.keyStore(tx, this.schema);
+        const series = await store.findSeries(k, s);
+        return { series, version: series ? await store.findSeriesVersion(k, s, series.current_version) : undefined };
+      });
+      if (found.series?.destroyed_at) throw keyErrors.destroyed(describeSeries(s));
+      if (found.version) {
+        this.#current.set(key, new CurrentRef(found.version.id));
+        return this.material(found.version.id);
+      }
+      if (!create) throw keyErrors.notFound(describeSeries(s));
+      const made = await this.createVersion(s, 1, actx);
+      if (made) return made;
+    }
+    throw keyErrors.rotateConflict(describeSeries(s));
+  }
+
+  /** The current version of `s`, with room reserved for at least one more encryption; rotates it at 2^32. */
+  async sealing(s: SeriesRef, actx?: RequestContext): Promise<KeyMaterial> {
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const m = await this.current(s, true, actx);
+      if (m.canSeal()) return m;
+      try {
+        await this.#reserve(m);
+      } catch (e) {
+        if (!isCustosError(e) || e.code !== CryptoErrorCode.USAGE_LIMIT) throw e;
+        await this.createVersion(s, m.info.version + 1, actx, { previous: m.info, reason: 'usage limit reached' });
+        continue;
+      }
+      if (m.canSeal()) return m;
+    }
+    throw keyErrors.rotateConflict(describeSeries(s));
+  }
+
+  #reserve(m: KeyMaterial): Promise<void> {
+    const id = m.info.id;
+    let p = this.#reserving.get(id);
+    if (!p) {
+      p = (async () => {
+        const end = await this.db.write((tx) => store.reserveUsage(store.keyStore(tx, this.schema), id, this.#block));
+        const start = end - this.#block;
+        if (start >= DEFAULT_USAGE_LIMIT) {
+          throw cryptoError(CryptoErrorCode.USAGE_LIMIT, `key ${id} reached 2^32 encryptions; rotating it`);
+        }
+        if (!m.wiped) m.arm(start, Math.min(end, DEFAULT_USAGE_LIMIT));
+      })().finally(() => this.#reserving.delete(id));
+      this.#reserving.set(id, p);
+    }
+    return p;
+  }
+
+  /**
+   * Creates version `version` of `s` (1: a new series; more: a rotation that
+   * must find the series still at version-1) and audits it in the same unit.
+   * Returns null when another writer got there first.
+   */
+  async createVersion(
+    s: SeriesRef,
+    version: number,
+    actx?: RequestContext,
+    opts: { previous?: VersionInfo; reason?: string } = {},
+  ): Promise<KeyMaterial | null> {
+    const id = newId();
+    const { dk, wrapped, parentId, rootVersion } = await this.#generate(s, id, version, actx);
+    const info: VersionInfo = { ...s, id, version, parentId };
+    const now = this.clock.now().toISOString();
+    const ok = await this.db.write(async (tx) => {
+      const k = store.keyStore(tx, this.schema);
+      // The wrapping key may have been retired by another process since it was cached.
+      if (!(await store.wrapperLive(k, parentId, rootVersion))) return 'stale';
+      if (version === 1) {
+        const row = { ...s, current_version: 1, min_version: 1, created_at: now, updated_at: now, destroyed_at: null };
+        if (!(await store.insertSeries(k, row))) return false;
+      } else {
+        if (!(await store.advanceSeries(k, s, version - 1, version, now))) return false;
+        if (opts.previous) await store.markSuperseded(k, opts.previous.id, now);
+        await store.bumpGeneration(k);
+      }
+      await store.insertVersion(k, {
+        ...s,
+        id,
+        version,
+        parent_id: parentId,
+        root_version: rootVersion,
+        wrapped,
+        usage_reserved: this.#block,
+        created_at: now,
+        superseded_at: null,
+        retired_at: null,
+        destroyed_at: null,
+      });
+      await this.audit.record(tx, actx ?? systemContext('keys'), {
+        classUid: OCSF.ENTITY_MANAGEMENT,
+        activityId: version === 1 ? ACTIVITY.CREATE : ACTIVITY.UPDATE,
+        action: version === 1 ? 'key.create' : 'key.rotate',
+        kind: 'change',
+        outcome: 'success',
+        tenantId: s.owner.startsWith('_') ? null : s.owner,
+        target: { type: 'key', id },
+        details: {
+          purpose: s.purpose,
+          version,
+          wrappedBy: rootVersion !== null ? `root v${rootVersion}` : `kek ${parentId}`,
+          ...(s.ref ? { subjectId: s.ref } : {}),
+          ...(opts.reason ? { reason: opts.reason } : {}),
+        },
+      });
+      return true;
+    });
+    if (ok !== true) {
+      dk.fill(0);
+      if (ok === 'stale') {
+        this.invalidate();
+        this.touched();
+      }
+      return null;
+    }
+    const m = new KeyMaterial(info, dk);
+    m.arm(0, this.#block);
+    this.#cache.set(id, m);
+    this.#current.set(seriesKey(s), new CurrentRef(id));
+    if (version > 1) this.touched();
+    return m;
+  }
+
+  async #generate(s: SeriesRef, id: string, version: number, actx?: RequestContext) {
+    const parent = parentSeries(s);
+    if (parent === null) {
+      const root = await this.root();
+      const g = await root.generateWrappedKey(rootWrapAad({ ...s, id, version, parentId: null }));
+      return { dk: g.key, wrapped: g.wrapped, parentId: null, rootVersion: wrappedKeyInfo(g.wrapped).version };
+    }
+    const dk = randomBytes(32);
+    for (let attempt = 0; ; attempt++) {
+      const kek = await this.sealing(parent, actx);
+      try {
+        const wrapped = wrapKey(kek.prepared, dk, kekWrapContext({ ...s, id, version, parentId: kek.info.id }));
+        return { dk, wrapped, parentId: kek.info.id, rootVersion: null };
+      } catch (e) {
+        if (attempt < 3 && isStale(e)) continue;
+        dk.fill(0);
+        throw e;
+      }
+    }
+  }
+}
+
+/** Builds the keyring (see Keyring). */
+export function createKeyring(deps: KeyringDeps): KeyringCore {
+  return new KeyringCore(deps);
+}

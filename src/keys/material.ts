@@ -1,0 +1,130 @@
+import { createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { inspect } from 'node:util';
+import { deriveIndexKey, encodeParts, prepareKey, type KeyWrapContext, type PreparedKey } from '../crypto/index.js';
+import type { Wipeable } from './cache.js';
+import type { VersionRow } from './store.js';
+import { ROOT_WRAPPED, type AuditSigner, type KeyPurpose, type SeriesRef } from './types.js';
+
+/** A key version's identity: what the key store says about it (never its material). */
+export interface VersionInfo extends SeriesRef {
+  readonly id: string;
+  readonly version: number;
+  readonly parentId: string | null;
+}
+
+export function versionInfo(row: VersionRow): VersionInfo {
+  return {
+    id: row.id,
+    owner: row.owner,
+    purpose: row.purpose as KeyPurpose,
+    ref: row.ref,
+    version: row.version,
+    parentId: row.parent_id,
+  };
+}
+
+/** The series a key with this purpose is wrapped by (null: the root key). */
+export function parentSeries(s: SeriesRef): SeriesRef | null {
+  return ROOT_WRAPPED.has(s.purpose) ? null : { owner: s.owner, purpose: 'tenant-kek', ref: '' };
+}
+
+/** AAD of a root-wrapped key: binds owner, purpose, subject, version and id, so no blob can be moved to another row. */
+export function rootWrapAad(v: VersionInfo): Buffer {
+  return encodeParts('custos/v1/root-wrap', v.owner, v.purpose, v.ref, String(v.version), v.id);
+}
+
+/** Context of a KEK-wrapped key (wrapKey/unwrapKey): same bindings as rootWrapAad. */
+export function kekWrapContext(v: VersionInfo): KeyWrapContext {
+  return { tenantId: v.owner, purpose: `${v.purpose}/${v.ref === '' ? '-' : v.ref}/v${v.version}`, childKeyId: v.id };
+}
+
+/** PKCS#8 DER prefix of an Ed25519 private key; its 32-byte seed follows. */
+const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/**
+ * One unwrapped key version, as the cache holds it: the 32-byte key, its
+ * PreparedKey and, for sealing, a usage window reserved in the key store.
+ * wipe() zeroes everything; nothing here prints or serialises material.
+ */
+export class KeyMaterial implements Wipeable {
+  readonly info: VersionInfo;
+  #dk: Buffer;
+  #prepared: PreparedKey;
+  /** Sealing is allowed only inside a reserved window (usage < prepared.usageLimit). */
+  #armed = false;
+  #indexKeys = new Map<string, Buffer>();
+  #signer: AuditSigner | undefined;
+  #wiped = false;
+
+  constructor(info: VersionInfo, dk: Buffer) {
+    this.info = info;
+    this.#dk = dk;
+    this.#prepared = prepareKey(info.id, dk);
+  }
+
+  get wiped(): boolean {
+    return this.#wiped;
+  }
+
+  /** The PreparedKey for opening (and, once armed, sealing). */
+  get prepared(): PreparedKey {
+    return this.#prepared;
+  }
+
+  /** True while the reserved window has room for one more encryption. */
+  canSeal(): boolean {
+    return !this.#wiped && this.#armed && this.#prepared.usage < this.#prepared.usageLimit;
+  }
+
+  /** Opens a reserved window [start, end) of encryptions. */
+  arm(start: number, end: number): void {
+    const next = prepareKey(this.info.id, this.#dk, { initialUsage: start, usageLimit: end });
+    this.#prepared.destroy();
+    this.#prepared = next;
+    this.#armed = true;
+  }
+
+  /** Per collection+field blind-index key (HKDF), derived once. */
+  indexKey(collection: string, field: string): Buffer {
+    const k = `${collection}\u0000${field}`;
+    let key = this.#indexKeys.get(k);
+    if (key === undefined) {
+      key = deriveIndexKey(this.#dk, collection, field);
+      this.#indexKeys.set(k, key);
+    }
+    return key;
+  }
+
+  /** The Ed25519 signer whose seed this key is (audit-signing keys only). */
+  signer(): AuditSigner {
+    if (this.#signer) return this.#signer;
+    const privateKey: KeyObject = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, this.#dk]), format: 'der', type: 'pkcs8' });
+    const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
+    const info = this.info;
+    this.#signer = {
+      keyId: info.id,
+      version: info.version,
+      publicKey: Buffer.from(jwk.x ?? '', 'base64url'),
+      privateKey,
+      sign: (message) => sign(null, message, privateKey),
+    };
+    return this.#signer;
+  }
+
+  wipe(): void {
+    if (this.#wiped) return;
+    this.#wiped = true;
+    this.#prepared.destroy();
+    this.#dk.fill(0);
+    for (const k of this.#indexKeys.values()) k.fill(0);
+    this.#indexKeys.clear();
+  }
+
+  toJSON(): { keyId: string; purpose: string } {
+    return { keyId: this.info.id, purpose: this.info.purpose };
+  }
+
+  [inspect.custom](): string {
+    return `KeyMaterial { keyId: '${this.info.id}', purpose: '${this.info.purpose}' }`;
+  }
+}
