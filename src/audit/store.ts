@@ -185,3 +185,15 @@ export async function listEntries(
   if (filter.action !== undefined) q = q.where('action', '=', filter.action);
   return q.execute();
 }
+
+/** The first index in [floor, size) recorded at or after `cutoff`, else `size`: where an archive must stop. */
+export async function firstIndexAtOrAfter(tx: Tx, floor: number, size: number, cutoff: string): Promise<number> {
+  const row = await tx
+    .selectFrom('audit_entries')
+    .select((eb) => eb.fn.min('idx').as('i'))
+    .where('idx', '>=', floor)
+    .where('idx', '<', size)
+    .where('recorded_at', '>=', cutoff)
+    .executeTakeFirst();
+  return row?.i === null || row?.i === undefined ? size : Number(row.i);
+}

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { action, EXIT, readConfig, type GlobalOptions } from './run.js';
+import { registerAuditCommands } from './audit.js';
 // Only commander at load time; the key code loads when a `keys` verb runs.
 import { registerKeysCommands } from '../keys/commands.js';
 
@@ -106,6 +107,8 @@ for (const verb of ['setup-token', 'bootstrap-token']) {
 }
 
 registerKeysCommands(program, { action, open: async () => (await import('./prepare.js')).openWithRootKey(readConfig(globals())) });
+
+registerAuditCommands(program, { action, readConfig: () => readConfig(globals()) });
 
 program.command('help [verb]').description('show help for a verb').action((verb?: string) => {
   const cmd = verb ? program.commands.find((c) => c.name() === verb) : undefined;

@@ -1,0 +1,124 @@
+/**
+ * What the `custos audit` verbs do, apart from parsing arguments
+ * (cli/audit.ts): key resolution, witness files, progress, one-line reports.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { Config } from '../config/index.js';
+import type { Db } from '../db/index.js';
+import type { CustosCore } from '../main.js';
+import { systemContext } from '../shared/context.js';
+import { archiveAndPrune, type ArchiveResult } from './archive.js';
+import { verifyBundle, type BundleVerdict } from './bundle/verify.js';
+import { writeExport } from './bundle/write.js';
+import { auditLogError } from './errors.js';
+import { formatVerifierKey, parseVerifierKey, ed25519RawPublicKey, type NoteVerifier } from './log/index.js';
+import { ensureRetention } from './retention.js';
+import { verifyStoredLog, type StoredVerifyResult } from './verify/stored.js';
+
+export interface TrustedKey {
+  verifier: NoteVerifier;
+  verifierKey: string;
+}
+
+/** `--key`: a C2SP verifier key, or the path of a file holding one. */
+export async function parseKeyOption(value: string): Promise<TrustedKey> {
+  let text = value.trim();
+  if (!/^[^+\s]+\+[0-9a-f]{8}\+/.test(text)) {
+    if (!existsSync(value)) throw auditLogError('FILE_UNUSABLE', `--key: neither a verifier key (<name>+<id>+<key>) nor a readable file`);
+    text = readFileSync(value, 'utf8').trim();
+  }
+  const verifier = parseVerifierKey(text);
+  return { verifier, verifierKey: formatVerifierKey(verifier.name, ed25519RawPublicKey(verifier.publicKey)) };
+}
+
+/**
+ * The key `audit verify` and the bundles trust: `--key` when given (the
+ * stronger choice: a copy kept off-system), else the log signer of this
+ * deployment. Throws AUDIT_SIGNER_MISSING when neither is available.
+ */
+export async function resolveTrustedKey(option: string | undefined, config: Config): Promise<TrustedKey> {
+  if (option !== undefined) return parseKeyOption(option);
+  throw auditLogError(
+    'SIGNER_MISSING',
+    `no trusted checkpoint key for ${config.deploymentName}: pass --key <verifier key> (printed by \`custos audit key\` where the keyring is configured)`,
+  );
+}
+
+/** A witness file: one signed checkpoint note. */
+export function readWitness(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw auditLogError('FILE_UNUSABLE', `--against ${file}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+}
+
+/** Verifies the stored log, printing progress to `progress` (stderr) at most every half second. */
+export async function verifyWithProgress(db: Db, config: Config, key: TrustedKey, witness: string[], progress: (line: string) => void): Promise<StoredVerifyResult> {
+  let last = 0;
+  return verifyStoredLog(db, {
+    verifier: key.verifier,
+    origin: config.deploymentName,
+    witness,
+    onProgress: (n, total) => {
+      const now = Date.now();
+      if (now - last < 500 && n < total) return;
+      last = now;
+      progress(`verify: ${n}/${total} entries`);
+    },
+  });
+}
+
+export function describeVerify(r: StoredVerifyResult): string {
+  if (!r.ok) {
+    const range = r.badRange.end > r.badRange.start + 1 ? `; entries [${r.badRange.start}, ${r.badRange.end}) in doubt` : '';
+    return `TAMPERED: first bad index ${r.firstBadIndex} (${r.reason}): ${r.detail}${range}`;
+  }
+  const parts = [`ok: ${r.size} entries, root ${r.root.toString('base64')}`, `${r.checkpointCount} checkpoints verified (latest size ${r.checkpointSize})`];
+  if (r.size > r.checkpointSize) parts.push(`${r.size - r.checkpointSize} newest entries not yet under a checkpoint`);
+  if (r.witnessSize > 0) parts.push(`extends the witness of size ${r.witnessSize}`);
+  if (r.floor > 0) parts.push(`entries below ${r.floor} archived (their leaf hashes verified in place)`);
+  return parts.join('; ');
+}
+
+/** ISO-8601 times for --from/--to (or --before), normalised to UTC. */
+export function timeRange(from: string, to: string): { from: string; to: string } {
+  const parse = (what: string, s: string) => {
+    const t = Date.parse(s);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(s) || Number.isNaN(t)) throw auditLogError('QUERY_INVALID', `${what}: not an ISO-8601 time: ${s.slice(0, 40)}`);
+    return new Date(t).toISOString();
+  };
+  const range = { from: parse('--from', from), to: parse('--to', to) };
+  if (from !== to && range.from >= range.to) throw auditLogError('QUERY_INVALID', '--from must be earlier than --to');
+  return range;
+}
+
+export async function exportBundle(core: CustosCore, key: TrustedKey, sel: { from: string; to: string; tenant?: string | undefined; out: string }) {
+  return writeExport({ db: core.db, origin: core.config.deploymentName, verifierKey: key.verifierKey, now: core.clock.now() }, sel);
+}
+
+export async function verifyBundleFile(file: string, verifier: NoteVerifier | undefined): Promise<BundleVerdict> {
+  return verifyBundle(file, verifier);
+}
+
+export function describeBundle(v: BundleVerdict): string {
+  if (!v.ok) return `INVALID: ${v.index === undefined ? '' : `first bad index ${v.index}, `}line ${v.line}: ${v.detail}`;
+  const what = v.kind === 'archive' && v.range ? `archive of entries [${v.range.start}, ${v.range.end})` : `export of ${v.count} entries`;
+  const trust = v.keyPinned ? 'signed by the trusted key' : 'signed by the key inside the bundle (pin it with --key to prove origin)';
+  return `ok: ${what}, proven in the checkpoint of size ${v.checkpointSize}, ${trust}`;
+}
+
+export async function archive(core: CustosCore, key: TrustedKey, before: Date, out: string): Promise<ArchiveResult> {
+  const retentionDays = await ensureRetention(core.db, core.config.audit.retentionDays, core.clock);
+  return archiveAndPrune(
+    { db: core.db, audit: core.audit, clock: core.clock, origin: core.config.deploymentName, verifier: key.verifier, verifierKey: key.verifierKey, retentionDays },
+    systemContext('audit-archive'),
+    before,
+    out,
+  );
+}
+
+export function describeArchive(r: ArchiveResult, out: string): string {
+  if (!r.done) return `nothing to archive (prune floor ${r.floor})`;
+  return `archived entries [${r.from}, ${r.floor}) to ${out} (sha256 ${r.sha256}); pruned ${r.deleted} entries; prune floor now ${r.floor}`;
+}
