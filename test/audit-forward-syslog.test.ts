@@ -22,6 +22,7 @@ class Rsyslog {
     readonly dir: string,
     readonly port: number,
     pki: TestPki,
+    authMode: 'anon' | 'x509/certvalid' = 'anon',
   ) {
     this.out = path.join(dir, 'out.log');
     this.#conf = path.join(dir, 'rsyslog.conf');
@@ -33,7 +34,7 @@ class Rsyslog {
   defaultNetstreamDriverCAFile="${pki.ca}"
   defaultNetstreamDriverCertFile="${pki.serverCert}"
   defaultNetstreamDriverKeyFile="${pki.serverKey}")
-module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")
+module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="${authMode}")
 template(name="custosLine" type="string" string="%msgid%\\t%structured-data%\\t%msg%\\n")
 ruleset(name="custos") { action(type="omfile" file="${this.out}" template="custosLine") }
 input(type="imtcp" port="${port}" address="127.0.0.1" ruleset="custos")
@@ -123,12 +124,20 @@ describe('syslog over TLS to a real rsyslog (cursor store on SQLite; both dialec
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function setup(name: string, source: MemoryLogSource, ca = pki.ca) {
+  async function setup(name: string, source: MemoryLogSource, opts: { ca?: string; clientCert?: boolean; authMode?: 'anon' | 'x509/certvalid' } = {}) {
     const sub = path.join(dir, name);
     mkdirSync(sub);
-    rsyslog = new Rsyslog(sub, await freePort(), pki);
+    rsyslog = new Rsyslog(sub, await freePort(), pki, opts.authMode);
     await rsyslog.start();
-    const transport = new SyslogTransport({ host: '127.0.0.1', port: rsyslog.port, ca: readFileSync(ca), format, settleMs: 100, connectTimeoutMs: 2000 });
+    const transport = new SyslogTransport({
+      host: '127.0.0.1',
+      port: rsyslog.port,
+      ca: readFileSync(opts.ca ?? pki.ca),
+      ...(opts.clientCert ? { cert: readFileSync(pki.clientCert), key: readFileSync(pki.clientKey) } : {}),
+      format,
+      settleMs: 100,
+      connectTimeoutMs: 2000,
+    });
     const forwarder = createForwarder({
       name,
       transport,
@@ -186,10 +195,25 @@ describe('syslog over TLS to a real rsyslog (cursor store on SQLite; both dialec
   });
 
   it('refuses a collector whose certificate is not from the configured CA, and delivers nothing', async () => {
-    const forwarder = await setup('wrong-ca', sourceWith(5), pki.otherCa);
+    const forwarder = await setup('wrong-ca', sourceWith(5), { ca: pki.otherCa });
     expect(await forwarder.tick()).toMatchObject({ ok: false, error: { code: 'AUDIT_FORWARD_CONNECT_FAILED' } });
     await new Promise((r) => setTimeout(r, 300));
     expect(rsyslog.lines()).toEqual([]);
+  });
+
+  it('presents a client certificate to a collector that requires one (x509/certvalid); without it nothing counts as delivered', async () => {
+    const forwarder = await setup('client-cert', sourceWith(3), { clientCert: true, authMode: 'x509/certvalid' });
+    expect(await forwarder.tick()).toMatchObject({ ok: true, sent: 3 });
+    await waitFor(() => rsyslog.indexes().length === 3, 10_000, 'rsyslog to write 3 lines');
+    // Without the certificate the collector drops the connection (with TLS 1.3 only after our write): not counted.
+    const anonymous = new SyslogTransport({ host: '127.0.0.1', port: rsyslog.port, ca: readFileSync(pki.ca), format, settleMs: 200 });
+    try {
+      const [entry] = (await sourceWith(1).entriesAfter(-1, 1)).map((e) => ({ ...e, event: JSON.parse(e.eventJson), eventId: 'anonymous' }));
+      await expect(anonymous.send({ entries: [entry!] })).rejects.toMatchObject({ code: expect.stringMatching(/^AUDIT_FORWARD_CONNECT(ION_LOST|_FAILED)$/) });
+    } finally {
+      await anonymous.close();
+    }
+    expect(rsyslog.lines().some((l) => l.sd.includes('eventId="anonymous"'))).toBe(false);
   });
 
   it('a collector that resets the connection after our bytes were flushed: the batch is not counted (settle window)', async () => {
