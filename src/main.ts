@@ -122,7 +122,8 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
     guard,
     audit,
     logger,
-    signer: options.auditSigner,
+    // The checkpoint signing key is a platform key, wrapped by the root key (keys/README.md).
+    signer: options.auditSigner ?? (await keys.auditSigner()),
     runSequencer: options.auditSequencer,
     onAppended: () => forwarders.wake(),
   });

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { ACTIVITY, OCSF, type AuditRecorder } from '../audit/index.js';
+import type { AuditRecorder } from '../audit/index.js';
 import {
   blindIndex,
   cryptoError,
@@ -9,7 +8,6 @@ import {
   open,
   seal,
   unwrapKey,
-  wrapKey,
   wrappedKeyInfo,
   type EncryptionContext,
   type RootKeyDescription,
@@ -17,12 +15,13 @@ import {
 } from '../crypto/index.js';
 import type { Db } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
-import { systemContext, type RequestContext } from '../shared/context.js';
+import type { RequestContext } from '../shared/context.js';
 import { isCustosError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { KeyCache } from './cache.js';
 import { keyErrors } from './errors.js';
-import { kekWrapContext, KeyMaterial, parentSeries, rootWrapAad, versionInfo, type VersionInfo } from './material.js';
+import { kekWrapContext, KeyMaterial, rootWrapAad, versionInfo, type VersionInfo } from './material.js';
+import { generateVersion, persistVersion, syncRootSeries } from './versions.js';
 import * as store from './store.js';
 import { AUDIT_SIGNING, DATA_PURPOSES, PLATFORM, ROOT_SERIES, type AuditSigner, type SealTarget, type SeriesRef } from './types.js';
 
@@ -199,26 +198,7 @@ export class KeyringCore implements Keyring {
     const src = this.#source;
     const p = typeof src === 'function' ? await src(() => this.#hasRootWrapped()) : src;
     this.#provider = p;
-    const d = p.describe();
-    const now = this.clock.now().toISOString();
-    this.#rootMin = await this.db.write(async (tx) => {
-      const k = store.keyStore(tx, this.schema);
-      const row = { ...ROOT_SERIES, current_version: d.keyVersion, min_version: 1, created_at: now, updated_at: now, destroyed_at: null };
-      if (!(await store.insertSeries(k, row))) {
-        const seen = await store.findSeries(k, ROOT_SERIES);
-        if (seen && seen.current_version < d.keyVersion) await store.advanceSeries(k, ROOT_SERIES, seen.current_version, d.keyVersion, now);
-      }
-      await this.audit.record(tx, systemContext('keys'), {
-        classUid: OCSF.API_ACTIVITY,
-        activityId: ACTIVITY.OTHER,
-        action: 'key.unseal',
-        kind: 'system',
-        outcome: 'success',
-        target: { type: 'root_key', id: `${d.kind}/v${d.keyVersion}` },
-        details: { provider: d.kind, rootVersion: d.keyVersion, versions: [...d.versions] },
-      });
-      return (await store.findSeries(k, ROOT_SERIES))?.min_version ?? 1;
-    });
+    this.#rootMin = await syncRootSeries(this, p.describe());
     return p;
   }
 
@@ -386,52 +366,9 @@ export class KeyringCore implements Keyring {
     opts: { previous?: VersionInfo; reason?: string } = {},
   ): Promise<KeyMaterial | null> {
     const id = newId();
-    const { dk, wrapped, parentId, rootVersion } = await this.#generate(s, id, version, actx);
+    const { dk, wrapped, parentId, rootVersion } = await generateVersion(this, s, id, version, actx);
     const info: VersionInfo = { ...s, id, version, parentId };
-    const now = this.clock.now().toISOString();
-    const ok = await this.db.write(async (tx) => {
-      const k = store.keyStore(tx, this.schema);
-      // The wrapping key may have been retired by another process since it was cached.
-      if (!(await store.wrapperLive(k, parentId, rootVersion))) return 'stale';
-      if (version === 1) {
-        const row = { ...s, current_version: 1, min_version: 1, created_at: now, updated_at: now, destroyed_at: null };
-        if (!(await store.insertSeries(k, row))) return false;
-      } else {
-        if (!(await store.advanceSeries(k, s, version - 1, version, now))) return false;
-        if (opts.previous) await store.markSuperseded(k, opts.previous.id, now);
-        await store.bumpGeneration(k);
-      }
-      await store.insertVersion(k, {
-        ...s,
-        id,
-        version,
-        parent_id: parentId,
-        root_version: rootVersion,
-        wrapped,
-        usage_reserved: this.#block,
-        created_at: now,
-        superseded_at: null,
-        retired_at: null,
-        destroyed_at: null,
-      });
-      await this.audit.record(tx, actx ?? systemContext('keys'), {
-        classUid: OCSF.ENTITY_MANAGEMENT,
-        activityId: version === 1 ? ACTIVITY.CREATE : ACTIVITY.UPDATE,
-        action: version === 1 ? 'key.create' : 'key.rotate',
-        kind: 'change',
-        outcome: 'success',
-        tenantId: s.owner.startsWith('_') ? null : s.owner,
-        target: { type: 'key', id },
-        details: {
-          purpose: s.purpose,
-          version,
-          wrappedBy: rootVersion !== null ? `root v${rootVersion}` : `kek ${parentId}`,
-          ...(s.ref ? { subjectId: s.ref } : {}),
-          ...(opts.reason ? { reason: opts.reason } : {}),
-        },
-      });
-      return true;
-    });
+    const ok = await persistVersion(this, { ...info, rootVersion, wrapped, usageReserved: this.#block }, actx, opts);
     if (ok !== true) {
       dk.fill(0);
       if (ok === 'stale') {
@@ -446,27 +383,6 @@ export class KeyringCore implements Keyring {
     this.#current.set(seriesKey(s), new CurrentRef(id));
     if (version > 1) this.touched();
     return m;
-  }
-
-  async #generate(s: SeriesRef, id: string, version: number, actx?: RequestContext) {
-    const parent = parentSeries(s);
-    if (parent === null) {
-      const root = await this.root();
-      const g = await root.generateWrappedKey(rootWrapAad({ ...s, id, version, parentId: null }));
-      return { dk: g.key, wrapped: g.wrapped, parentId: null, rootVersion: wrappedKeyInfo(g.wrapped).version };
-    }
-    const dk = randomBytes(32);
-    for (let attempt = 0; ; attempt++) {
-      const kek = await this.sealing(parent, actx);
-      try {
-        const wrapped = wrapKey(kek.prepared, dk, kekWrapContext({ ...s, id, version, parentId: kek.info.id }));
-        return { dk, wrapped, parentId: kek.info.id, rootVersion: null };
-      } catch (e) {
-        if (attempt < 3 && isStale(e)) continue;
-        dk.fill(0);
-        throw e;
-      }
-    }
   }
 }
 
