@@ -1,6 +1,6 @@
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Logger } from 'pino';
-import { createGuard } from './access/index.js';
+import { createAccessRequestService, createGuard, registerAccessRequestRoutes, type AccessRequestService } from './access/index.js';
 import { createAuditRecorder, type AuditRecorder } from './audit/index.js';
 import { createAuditLog, type AuditLog, type CheckpointSigner } from './audit/index.js';
 import { createForwarders, type ForwarderSet } from './audit/forward/index.js';
@@ -13,6 +13,7 @@ import { buildServer } from './server/app.js';
 import { createMetrics } from './server/metrics.js';
 import type { App } from './server/types.js';
 import { systemClock, type Clock } from './shared/clock.js';
+import { systemContext } from './shared/context.js';
 import { createTenantService, registerTenantRoutes, type TenantService } from './tenants/index.js';
 import { createKeyAdmin, createKeyring, ensureRootKey, registerKeyRoutes, type KeyAdmin, type KeyringCore, type RootKeySource } from './keys/index.js';
 import { createIntegrationService, registerIntegrationRoutes, type IntegrationService } from './integrations/index.js';
@@ -42,6 +43,8 @@ export interface Custos {
   auditLog: AuditLog;
   forwarders: ForwarderSet;
   identity: IdentityService;
+  /** Just-in-time access requests; expired grants are swept (and audited) every minute. */
+  accessRequests: AccessRequestService;
   tenants: TenantService;
   keys: KeyringCore;
   keyAdmin: KeyAdmin;
@@ -115,6 +118,7 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
   const { keys } = core;
   const keyAdmin = createKeyAdmin({ core: keys, guard, idempotency });
   const integrations = createIntegrationService({ db, audit, guard, idempotency, clock, keys, tenants });
+  const accessRequests = createAccessRequestService({ db, audit, guard, clock, sealer: identity.deps.sealer });
   const auditLog = await createAuditLog({
     config,
     db,
@@ -141,11 +145,14 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
     modules: [(a) => registerTenantRoutes(a, { tenants, idempotency }), (a) => auditLog.register(a), (a) => registerIdentityRoutes(a, identity),
       (a) => registerKeyRoutes(a, { admin: keyAdmin, idempotency }),
       (a) => registerIntegrationRoutes(a, { integrations, idempotency }),
+      (a) => registerAccessRequestRoutes(a, accessRequests),
     ],
   });
 
   auditLog.start();
   forwarders.start();
+  const expiry = setInterval(() => void accessRequests.sweep(systemContext('access-expiry')).catch((err: unknown) => logger.warn({ err }, 'access grant sweep failed')), 60_000);
+  expiry.unref();
   return {
     config,
     app,
@@ -154,11 +161,13 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
     auditLog,
     forwarders,
     identity,
+    accessRequests,
     tenants,
     keys,
     keyAdmin,
     integrations,
     async close() {
+      clearInterval(expiry);
       await app.close();
       await forwarders.stop();
       await auditLog.stop();

@@ -15,3 +15,12 @@ export {
   type Purpose,
   type RoleDefinition,
 } from './permissions.js';
+export {
+  activeGrants,
+  createAccessRequestService,
+  grantOf,
+  type AccessRequest,
+  type AccessRequestService,
+  type NewAccessRequest,
+} from './requests.js';
+export { registerAccessRequestRoutes, MAX_GRANT_MINUTES } from './routes.js';

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { OCSF } from '../audit/index.js';
-import { BUILTIN_ROLES, decide } from '../access/index.js';
+import { activeGrants, BUILTIN_ROLES, decide } from '../access/index.js';
 import type { Tx } from '../db/index.js';
 import { scopeTenant } from '../db/index.js';
 import type { Actor, RequestContext } from '../shared/context.js';
@@ -104,20 +104,6 @@ async function resolvePermissions(deps: IdentityDeps, tx: Tx, account: AccountsT
     }
   }
   return { permissions: [...permissions], purposes: [...purposes] };
-}
-
-async function activeGrants(tx: Tx, accountId: string, now: string): Promise<NonNullable<Extract<Actor, { type: 'user' }>['grants']>> {
-  const rows = await tx
-    .selectFrom('access_requests')
-    .select(['tenant_id', 'role', 'expires_at'])
-    .where('account_id', '=', accountId)
-    .where('status', '=', 'approved')
-    .where('expires_at', '>', now)
-    .execute();
-  return rows.map((r) => {
-    const def = BUILTIN_ROLES[r.role];
-    return { tenantId: r.tenant_id, permissions: def?.permissions ?? [r.role], purposes: def?.purposes ?? [], expiresAt: r.expires_at ?? now };
-  });
 }
 
 /** Builds the actor of an account (roles, custom roles, grants) for a session. */

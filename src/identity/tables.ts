@@ -115,14 +115,19 @@ export interface AccessRequestsTable {
   id: string;
   account_id: string;
   tenant_id: string | null;
+  /** A built-in role or a single permission. */
   role: string;
-  reason: string;
+  /** JSON array of purposes asked for (tenant scope only). */
+  purposes: string;
+  reason_sealed: Uint8Array;
   duration_minutes: number;
-  status: 'pending' | 'approved' | 'denied' | 'revoked';
+  status: 'pending' | 'approved' | 'denied' | 'revoked' | 'expired';
   created_at: string;
   decided_by: string | null;
   decided_at: string | null;
   expires_at: string | null;
+  /** When a grant was revoked or recorded as expired. */
+  ended_at: string | null;
 }
 
 declare module '../db/types.js' {

@@ -72,7 +72,8 @@ export const m0006Identity: CustosMigration = {
       .addColumn('key', t.text, (c) => c.primaryKey())
       .addColumn('attempts', t.int, (c) => c.notNull())
       .addColumn('window_start', t.timestamp, (c) => c.notNull())
-      .addColumn('locked_until', t.timestamp, (c) => c.notNull())
+      // Text, not a timestamp: '' means not locked, compared as ISO strings on both dialects.
+      .addColumn('locked_until', t.text, (c) => c.notNull())
       .addColumn('lockouts', t.int, (c) => c.notNull())
       .execute();
     await adapter.grant(db, 'auth_throttle', ['SELECT', 'INSERT', 'UPDATE', 'DELETE']);
@@ -142,22 +143,28 @@ export const m0006Identity: CustosMigration = {
       .execute();
     await adapter.secureTenantTable(db, 'tenant_roles');
 
-    // Just-in-time access: the request and, once approved, the grant (expires_at).
+    // Just-in-time access (src/access/requests.ts): the request and, once
+    // approved, the grant until expires_at. `role` is a built-in role or one
+    // permission; tenant_id null is the platform scope. The free-text reason
+    // is sealed (it may name people).
     await db.schema
       .createTable('access_requests')
       .addColumn('id', t.uuid, (c) => c.primaryKey())
       .addColumn('account_id', t.uuid, (c) => c.notNull().references('accounts.id'))
       .addColumn('tenant_id', t.uuid, (c) => c.references('tenants.id'))
       .addColumn('role', t.text, (c) => c.notNull())
-      .addColumn('reason', t.text, (c) => c.notNull())
+      .addColumn('purposes', t.text, (c) => c.notNull())
+      .addColumn('reason_sealed', t.bytes, (c) => c.notNull())
       .addColumn('duration_minutes', t.int, (c) => c.notNull())
-      .addColumn('status', t.text, (c) => c.notNull().check(sql`status in ('pending','approved','denied','revoked')`))
+      .addColumn('status', t.text, (c) => c.notNull().check(sql`status in ('pending','approved','denied','revoked','expired')`))
       .addColumn('created_at', t.timestamp, (c) => c.notNull())
       .addColumn('decided_by', t.uuid)
       .addColumn('decided_at', t.timestamp)
       .addColumn('expires_at', t.timestamp)
+      .addColumn('ended_at', t.timestamp)
       .execute();
     await db.schema.createIndex('access_requests_account').on('access_requests').column('account_id').execute();
+    await db.schema.createIndex('access_requests_status').on('access_requests').columns(['status', 'expires_at']).execute();
     await adapter.grant(db, 'access_requests', ['SELECT', 'INSERT', 'UPDATE']);
   },
 };
