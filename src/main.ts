@@ -126,8 +126,10 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
     guard,
     audit,
     logger,
-    // The checkpoint signing key is a platform key, wrapped by the root key (keys/README.md).
-    signer: options.auditSigner ?? (await keys.auditSigner()),
+    // The checkpoint signing key is a platform key, wrapped by the root key (keys/README.md): the current
+    // version is asked before each sequencer drain, and every version is trusted for verification.
+    signer: options.auditSigner ?? (() => keys.auditSigner()),
+    publicKeys: options.auditSigner ? undefined : async () => (await keys.auditPublicKeys()).map((k) => k.publicKey),
     runSequencer: options.auditSequencer,
     onAppended: () => forwarders.wake(),
   });

@@ -44,7 +44,7 @@ describe.each(DIALECTS)('audit sequencer on %s', (dialect) => {
     env = await testEnv(dialect);
     db = await open(env);
     const key = checkpointKey(ORIGIN, signerFromPrivateKey(generateKeyPairSync('ed25519').privateKey));
-    const seq = createSequencer({ db, key, origin: ORIGIN, batchSize: 7, pollMs: 50, checkpointIntervalMs: 1000, now: () => new Date() });
+    const seq = createSequencer({ db, key: async () => key, origin: ORIGIN, batchSize: 7, pollMs: 50, checkpointIntervalMs: 1000, now: () => new Date() });
     await record(db, 30);
     const r = await seq.tick({ checkpoint: true });
     expect(r.integrated).toBe(30);

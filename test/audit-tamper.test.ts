@@ -46,7 +46,7 @@ beforeAll(async () => {
       writeFileSync(witnessFile, note);
     }
   }
-  vkey = custos.auditLog.key!.verifierKey;
+  vkey = (await custos.auditLog.currentKey()).verifierKey;
   await custos.close();
 }, 120_000);
 

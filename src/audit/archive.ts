@@ -26,8 +26,9 @@ export interface ArchiveDeps {
   audit: AuditRecorder;
   clock: Clock;
   origin: string;
-  verifier: NoteVerifier;
-  verifierKey: string;
+  /** Every trusted log key (the archive is verified against them before anything is pruned). */
+  verifiers: readonly NoteVerifier[];
+  verifierKeyFor: (note: string) => string;
   retentionDays: number;
 }
 
@@ -57,10 +58,10 @@ export async function archiveAndPrune(deps: ArchiveDeps, ctx: RequestContext, be
   if (end <= floor) return { done: false, archived: 0, floor };
   const now = clock.now();
   const written = await writeArchive(
-    { db, origin: deps.origin, verifierKey: deps.verifierKey, now },
+    { db, origin: deps.origin, verifierKeyFor: deps.verifierKeyFor, now },
     { start: floor, end, cutoff, retentionDays: deps.retentionDays, out },
   );
-  const verdict = await verifyBundle(out, deps.verifier);
+  const verdict = await verifyBundle(out, deps.verifiers);
   const sha256 = await fileSha256(out);
   if (!verdict.ok || sha256 !== written.sha256) {
     throw auditLogError('LOG_INCONSISTENT', `the archive written to ${out} does not verify; nothing was pruned`);

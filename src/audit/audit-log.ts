@@ -17,6 +17,8 @@ import { registerAuditRoutes } from './routes.js';
 import { createVerifyJob, type VerifyJob } from './scheduler.js';
 import { createSequencer, type Sequencer } from './sequencer/index.js';
 import { createAuditReadService, type AuditReadService } from './service.js';
+import { auditLogError } from './errors.js';
+import { formatVerifierKey, noteVerifier, type NoteVerifier } from './log/index.js';
 import { checkpointKey, type CheckpointKey, type CheckpointSigner } from './signer.js';
 
 export interface AuditLogLogger {
@@ -31,8 +33,14 @@ export interface AuditLogOptions {
   guard: Guard;
   audit: AuditRecorder;
   logger: AuditLogLogger;
-  /** The keyring's audit signing key; undefined: no sequencing (warned). */
-  signer: CheckpointSigner | undefined;
+  /**
+   * The audit signing key: the keyring's current version, asked again before
+   * each sequencer drain so a rotation takes effect (or a fixed signer in
+   * tests). Undefined: nothing is sequenced (warned).
+   */
+  signer: CheckpointSigner | (() => Promise<CheckpointSigner>) | undefined;
+  /** Every public key the log was ever signed with (the keyring's versions); default: the signer's. */
+  publicKeys?: (() => Promise<readonly Uint8Array[]>) | undefined;
   /** Overrides config.audit.sequencer.enabled (tests drive tick() themselves). */
   runSequencer?: boolean | undefined;
   /** Called after new entries or a checkpoint were committed. */
@@ -40,28 +48,56 @@ export interface AuditLogOptions {
 }
 
 export interface AuditLog {
-  readonly key: CheckpointKey | undefined;
   /** Undefined without a signer. */
   readonly sequencer: Sequencer | undefined;
   readonly verifyJob: VerifyJob | undefined;
   readonly reader: AuditReadService;
   readonly source: LogSource;
+  /** The current checkpoint key (AUDIT_SIGNER_MISSING without a signer). */
+  currentKey(): Promise<CheckpointKey>;
+  /** Verifiers for every key the log was signed with. */
+  trustedKeys(): Promise<Array<{ verifierKey: string; verifier: NoteVerifier }>>;
   register(app: App): void;
   start(): void;
   stop(): Promise<void>;
 }
 
-/** Builds the audit log (checking the retention high-water mark); `start()` starts its workers. */
+const TRUST_CACHE_MS = 60_000;
+
+/** Key handling: one CheckpointKey per signer public key, trusted keys cached for a minute. */
+function keySource(origin: string, signer: AuditLogOptions['signer'], publicKeys: AuditLogOptions['publicKeys']) {
+  const keys = new Map<string, CheckpointKey>();
+  let trusted: { at: number; list: Array<{ verifierKey: string; verifier: NoteVerifier }> } | undefined;
+  const currentKey = async (): Promise<CheckpointKey> => {
+    if (signer === undefined) throw auditLogError('SIGNER_MISSING', 'no audit checkpoint signing key is configured');
+    const s = typeof signer === 'function' ? await signer() : signer;
+    const id = Buffer.from(s.publicKey).toString('hex');
+    let key = keys.get(id);
+    if (!key) keys.set(id, (key = checkpointKey(origin, s)));
+    return key;
+  };
+  const trustedKeys = async () => {
+    if (trusted && performance.now() - trusted.at < TRUST_CACHE_MS) return trusted.list;
+    const list = publicKeys ? await publicKeys() : [(await currentKey()).signer.publicKey];
+    trusted = { at: performance.now(), list: list.map((pk) => ({ verifierKey: formatVerifierKey(origin, pk), verifier: noteVerifier(origin, pk) })) };
+    return trusted.list;
+  };
+  return { currentKey, trustedKeys };
+}
+
+/** Builds the audit log (checking the retention high-water mark and the signer); `start()` starts its workers. */
 export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog> {
   const { config, db, clock, logger } = options;
   const origin = config.deploymentName;
   await ensureRetention(db, config.audit.retentionDays, clock);
-  const key = options.signer ? checkpointKey(origin, options.signer) : undefined;
+  const { currentKey, trustedKeys } = keySource(origin, options.signer, options.publicKeys);
+  const signed = options.signer !== undefined;
+  if (signed) await currentKey();
   const s = config.audit.sequencer;
-  const sequencer = key
+  const sequencer = signed
     ? createSequencer({
         db,
-        key,
+        key: currentKey,
         origin,
         batchSize: s.batchSize,
         pollMs: s.pollMs,
@@ -71,20 +107,22 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
         now: () => clock.now(),
       })
     : undefined;
-  const verifyJob = key
-    ? createVerifyJob({ db, audit: options.audit, key, origin, clock, intervalHours: config.audit.verifyIntervalHours, logger })
+  const verifiers = async () => (await trustedKeys()).map((k) => k.verifier);
+  const verifyJob = signed
+    ? createVerifyJob({ db, audit: options.audit, verifiers, origin, clock, intervalHours: config.audit.verifyIntervalHours, logger })
     : undefined;
-  const reader = createAuditReadService({ db, guard: options.guard, audit: options.audit, origin, verifier: key });
+  const reader = createAuditReadService({ db, guard: options.guard, audit: options.audit, origin, keys: trustedKeys });
   const runSequencer = options.runSequencer ?? s.enabled;
   return {
-    key,
     sequencer,
     verifyJob,
     reader,
     source: createLogSource(db),
+    currentKey,
+    trustedKeys,
     register: (app) => registerAuditRoutes(app, { reader }),
     start() {
-      if (!key) {
+      if (!signed) {
         logger.warn({ code: 'AUDIT_SIGNER_MISSING' }, 'audit sequencer not started: no checkpoint signing key; events wait in the outbox');
         return;
       }

@@ -11,37 +11,53 @@ import { archiveAndPrune, type ArchiveResult } from './archive.js';
 import { verifyBundle, type BundleVerdict } from './bundle/verify.js';
 import { writeExport } from './bundle/write.js';
 import { auditLogError } from './errors.js';
-import { formatVerifierKey, parseVerifierKey, ed25519RawPublicKey, type NoteVerifier } from './log/index.js';
+import { ed25519RawPublicKey, formatVerifierKey, noteVerifier, openCheckpoint, parseVerifierKey, type NoteVerifier } from './log/index.js';
 import { ensureRetention } from './retention.js';
 import { verifyStoredLog, type StoredVerifyResult } from './verify/stored.js';
 
-export interface TrustedKey {
-  verifier: NoteVerifier;
-  verifierKey: string;
+/** Keys the CLI trusts: every version the log was signed with, as verifiers and C2SP verifier keys. */
+export interface TrustedKeys {
+  list: Array<{ verifier: NoteVerifier; verifierKey: string }>;
 }
 
 /** `--key`: a C2SP verifier key, or the path of a file holding one. */
-export async function parseKeyOption(value: string): Promise<TrustedKey> {
+export async function parseKeyOption(value: string): Promise<TrustedKeys> {
   let text = value.trim();
   if (!/^[^+\s]+\+[0-9a-f]{8}\+/.test(text)) {
     if (!existsSync(value)) throw auditLogError('FILE_UNUSABLE', `--key: neither a verifier key (<name>+<id>+<key>) nor a readable file`);
     text = readFileSync(value, 'utf8').trim();
   }
   const verifier = parseVerifierKey(text);
-  return { verifier, verifierKey: formatVerifierKey(verifier.name, ed25519RawPublicKey(verifier.publicKey)) };
+  return { list: [{ verifier, verifierKey: formatVerifierKey(verifier.name, ed25519RawPublicKey(verifier.publicKey)) }] };
 }
 
-/**
- * The key `audit verify` and the bundles trust: `--key` when given (the
- * stronger choice: a copy kept off-system), else the log signer of this
- * deployment. Throws AUDIT_SIGNER_MISSING when neither is available.
- */
-export async function resolveTrustedKey(option: string | undefined, config: Config): Promise<TrustedKey> {
-  if (option !== undefined) return parseKeyOption(option);
-  throw auditLogError(
-    'SIGNER_MISSING',
-    `no trusted checkpoint key for ${config.deploymentName}: pass --key <verifier key> (printed by \`custos audit key\` where the keyring is configured)`,
-  );
+/** Trusted keys from the keyring's public keys (every audit-signing version). */
+export function keysFromPublic(origin: string, publicKeys: readonly Uint8Array[]): TrustedKeys {
+  if (publicKeys.length === 0) throw auditLogError('SIGNER_MISSING', `no audit signing key exists yet for ${origin}: nothing was ever signed`);
+  return { list: publicKeys.map((pk) => ({ verifier: noteVerifier(origin, pk), verifierKey: formatVerifierKey(origin, pk) })) };
+}
+
+/** AUDIT_SIGNER_MISSING for a verb that needs the keyring when there is none. */
+export function noKeyring(origin: string) {
+  return auditLogError('SIGNER_MISSING', `no keyring for ${origin} here: pass --key <verifier key> (printed by \`custos audit key\` where the keyring is)`);
+}
+
+/** The C2SP verifier key of `publicKey` under the log's name. */
+export function verifierKeyOf(origin: string, publicKey: Uint8Array): string {
+  return formatVerifierKey(origin, publicKey);
+}
+
+/** The verifier key (of `keys`) whose signature `note` carries; throws AUDIT_SIGNER_MISSING when none. */
+export function keyForNote(keys: TrustedKeys, note: string, origin: string): string {
+  for (const k of keys.list) {
+    try {
+      openCheckpoint(note, [k.verifier], origin);
+      return k.verifierKey;
+    } catch {
+      // another version signed it
+    }
+  }
+  throw auditLogError('SIGNER_MISSING', 'the latest checkpoint is not signed by a trusted key (run custos audit verify)');
 }
 
 /** A witness file: one signed checkpoint note. */
@@ -54,10 +70,10 @@ export function readWitness(file: string): string {
 }
 
 /** Verifies the stored log, printing progress to `progress` (stderr) at most every half second. */
-export async function verifyWithProgress(db: Db, config: Config, key: TrustedKey, witness: string[], progress: (line: string) => void): Promise<StoredVerifyResult> {
+export async function verifyWithProgress(db: Db, config: Config, keys: TrustedKeys, witness: string[], progress: (line: string) => void): Promise<StoredVerifyResult> {
   let last = 0;
   return verifyStoredLog(db, {
-    verifier: key.verifier,
+    verifier: keys.list.map((k) => k.verifier),
     origin: config.deploymentName,
     witness,
     onProgress: (n, total) => {
@@ -93,12 +109,13 @@ export function timeRange(from: string, to: string): { from: string; to: string 
   return range;
 }
 
-export async function exportBundle(core: CustosCore, key: TrustedKey, sel: { from: string; to: string; tenant?: string | undefined; out: string }) {
-  return writeExport({ db: core.db, origin: core.config.deploymentName, verifierKey: key.verifierKey, now: core.clock.now() }, sel);
+export async function exportBundle(core: CustosCore, keys: TrustedKeys, sel: { from: string; to: string; tenant?: string | undefined; out: string }) {
+  const origin = core.config.deploymentName;
+  return writeExport({ db: core.db, origin, verifierKeyFor: (note) => keyForNote(keys, note, origin), now: core.clock.now() }, sel);
 }
 
-export async function verifyBundleFile(file: string, verifier: NoteVerifier | undefined): Promise<BundleVerdict> {
-  return verifyBundle(file, verifier);
+export async function verifyBundleFile(file: string, keys: TrustedKeys | undefined): Promise<BundleVerdict> {
+  return verifyBundle(file, keys?.list.map((k) => k.verifier));
 }
 
 export function describeBundle(v: BundleVerdict): string {
@@ -108,10 +125,18 @@ export function describeBundle(v: BundleVerdict): string {
   return `ok: ${what}, proven in the checkpoint of size ${v.checkpointSize}, ${trust}`;
 }
 
-export async function archive(core: CustosCore, key: TrustedKey, before: Date, out: string): Promise<ArchiveResult> {
+export async function archive(core: CustosCore, keys: TrustedKeys, before: Date, out: string): Promise<ArchiveResult> {
   const retentionDays = await ensureRetention(core.db, core.config.audit.retentionDays, core.clock);
   return archiveAndPrune(
-    { db: core.db, audit: core.audit, clock: core.clock, origin: core.config.deploymentName, verifier: key.verifier, verifierKey: key.verifierKey, retentionDays },
+    {
+      db: core.db,
+      audit: core.audit,
+      clock: core.clock,
+      origin: core.config.deploymentName,
+      verifiers: keys.list.map((k) => k.verifier),
+      verifierKeyFor: (note) => keyForNote(keys, note, core.config.deploymentName),
+      retentionDays,
+    },
     systemContext('audit-archive'),
     before,
     out,

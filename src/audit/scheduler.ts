@@ -10,7 +10,7 @@ import type { Clock } from '../shared/clock.js';
 import { systemContext } from '../shared/context.js';
 import { ACTIVITY, OCSF } from './events.js';
 import type { AuditRecorder } from './outbox/recorder.js';
-import type { CheckpointKey } from './signer.js';
+import type { NoteVerifier } from './log/index.js';
 import { claimState } from './store.js';
 import { verifyStoredLog, type StoredVerifyResult } from './verify/stored.js';
 
@@ -20,7 +20,8 @@ const HOUR_MS = 3_600_000;
 export interface VerifyJobOptions {
   db: Db;
   audit: AuditRecorder;
-  key: CheckpointKey;
+  /** Every key the log was signed with. */
+  verifiers: () => Promise<readonly NoteVerifier[]>;
   origin: string;
   clock: Clock;
   intervalHours: number;
@@ -36,11 +37,11 @@ export interface VerifyJob {
 }
 
 export function createVerifyJob(options: VerifyJobOptions): VerifyJob {
-  const { db, audit, key, origin, clock } = options;
+  const { db, audit, origin, clock } = options;
   let timer: NodeJS.Timeout | undefined;
 
   async function runOnce(): Promise<StoredVerifyResult> {
-    const result = await verifyStoredLog(db, { verifier: key.verifier, origin });
+    const result = await verifyStoredLog(db, { verifier: await options.verifiers(), origin });
     const base = { classUid: OCSF.API_ACTIVITY, activityId: ACTIVITY.OTHER, action: 'audit.verify', target: { type: 'audit_log', id: origin } };
     if (result.ok) {
       await audit.recordAlone(systemContext('audit-verify'), {

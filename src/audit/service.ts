@@ -12,7 +12,7 @@ import { createError, isCustosError } from '../shared/errors.js';
 import { decodeCursor, encodeCursor, type Page } from '../shared/pagination.js';
 import { ACTIVITY, OCSF, type JsonValue } from './events.js';
 import { auditLogError } from './errors.js';
-import { consistencyProof, inclusionProof, readNodes, type NoteVerifier } from './log/index.js';
+import { consistencyProof, inclusionProof, openCheckpoint, readNodes, type NoteVerifier } from './log/index.js';
 import type { AuditRecorder } from './outbox/recorder.js';
 import { checkpointAt, latestCheckpoint, listEntries, nodeReader, treeSize, type EntryFilter, type EntryRow } from './store.js';
 import type { AuditCheckpoint, AuditEntry, ConsistencyProof, EntryQuery, InclusionProof } from './types.js';
@@ -29,8 +29,8 @@ export interface AuditReadDeps {
   guard: Guard;
   audit: AuditRecorder;
   origin: string;
-  /** The log's verifier key (C2SP), shown beside the checkpoint; undefined without a signer. */
-  verifier: { verifierKey: string; verifier: NoteVerifier } | undefined;
+  /** Every key the log was signed with, as C2SP verifier keys and verifiers. */
+  keys: () => Promise<ReadonlyArray<{ verifierKey: string; verifier: NoteVerifier }>>;
 }
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -123,6 +123,19 @@ export function createAuditReadService(deps: AuditReadDeps): AuditReadService {
       details,
     });
 
+  /** The verifier key whose signature the note carries ('' when none of ours). */
+  async function signedBy(note: string): Promise<string> {
+    for (const k of await deps.keys()) {
+      try {
+        openCheckpoint(note, [k.verifier], deps.origin);
+        return k.verifierKey;
+      } catch {
+        // signed by another version: try the next
+      }
+    }
+    return '';
+  }
+
   /** The size a proof is asked for: given, else the newest checkpoint's; never beyond the log. */
   async function sizeFor(tx: Tx, size: number | undefined): Promise<number> {
     const latest = size === undefined ? await latestCheckpoint(tx) : undefined;
@@ -156,7 +169,7 @@ export function createAuditReadService(deps: AuditReadDeps): AuditReadService {
         size: Number(row.size),
         root: b64(row.root),
         note: row.note,
-        verifierKey: deps.verifier?.verifierKey ?? '',
+        verifierKey: await signedBy(row.note),
         createdAt: row.created_at,
       };
     },

@@ -2,8 +2,12 @@
  * `custos audit …` verbs: verify, key, export, verify-bundle, archive. Only
  * commander is loaded with the CLI; the rest is imported when a verb runs.
  * Exit codes: 0 ok, 1 tampering found (first bad index named), 2 could not run.
+ *
+ * The trusted key is `--key` (a copy kept off-system: the stronger choice),
+ * else every audit-signing key version in this deployment's keyring.
  */
 import type { Command } from 'commander';
+import type { TrustedKeys } from '../audit/cli-support.js';
 import type { Config } from '../config/index.js';
 import type { CustosCore } from '../main.js';
 import { EXIT } from './run.js';
@@ -16,37 +20,39 @@ export interface AuditCliDeps {
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const err = (line: string) => process.stderr.write(`${line}\n`);
 
-async function withCore<T>(config: Config, fn: (core: CustosCore) => Promise<T>): Promise<T> {
-  const core = await (await import('../main.js')).openCore(config);
+/** Opens the database (and, without --key, the existing keyring: it is never created here) and the trusted keys. */
+async function withAudit<T>(config: Config, keyOption: string | undefined, fn: (core: CustosCore, keys: TrustedKeys) => Promise<T>): Promise<T> {
+  const support = await import('../audit/cli-support.js');
+  const { openCore } = await import('../main.js');
+  const given = keyOption === undefined ? undefined : await support.parseKeyOption(keyOption);
+  const root = given ? undefined : await (await import('../keys/index.js')).openExistingRootKey(config, { interactive: true });
+  if (!given && !root) throw support.noKeyring(config.deploymentName);
+  const core = await openCore(config, root ? { rootKey: root } : {});
   try {
-    return await fn(core);
+    const keys = given ?? support.keysFromPublic(config.deploymentName, (await core.keys.auditPublicKeys()).map((k) => k.publicKey));
+    return await fn(core, keys);
   } finally {
+    await core.keys.close();
     await core.rawDb.close();
   }
-}
-
-/** The key to trust: --key (a C2SP verifier key, or a file holding one), else the log's own signer. */
-async function trustedKey(keyOption: string | undefined, config: Config) {
-  const { resolveTrustedKey } = await import('../audit/cli-support.js');
-  return resolveTrustedKey(keyOption, config);
 }
 
 export function registerAuditCommands(program: Command, deps: AuditCliDeps): void {
   const { action } = deps;
   const audit = program.command('audit').description('the tamper-evident audit log: verify, export, archive');
+  const keyHelp = 'trusted verifier key, or a file holding it (default: every audit signing key in this keyring)';
 
   audit
     .command('verify')
     .description('recompute every leaf and the tree from storage and check every checkpoint (exit 0 ok, 1 tampered, 2 could not run)')
     .option('--against <file...>', 'earlier checkpoint(s) kept elsewhere (witness copies) the log must extend')
-    .option('--key <vkey|file>', 'trusted verifier key (default: the log signer of this deployment)')
+    .option('--key <vkey|file>', keyHelp)
     .action(
       action(async (o: { against?: string[]; key?: string }) => {
         const config = deps.readConfig();
         const support = await import('../audit/cli-support.js');
-        const verifier = await trustedKey(o.key, config);
         const witness = (o.against ?? []).map(support.readWitness);
-        const result = await withCore(config, (core) => support.verifyWithProgress(core.db, config, verifier, witness, err));
+        const result = await withAudit(config, o.key, (core, keys) => support.verifyWithProgress(core.db, config, keys, witness, err));
         out(support.describeVerify(result));
         return result.ok ? EXIT.OK : EXIT.FOUND;
       }),
@@ -54,11 +60,20 @@ export function registerAuditCommands(program: Command, deps: AuditCliDeps): voi
 
   audit
     .command('key')
-    .description("print the log's C2SP verifier key (keep a copy off-system; witnesses and `audit verify --key` trust it)")
+    .description("print the log's current C2SP verifier key (keep a copy off-system for `audit verify --key` and witnesses)")
     .action(
       action(async () => {
         const config = deps.readConfig();
-        out((await trustedKey(undefined, config)).verifierKey);
+        const support = await import('../audit/cli-support.js');
+        const root = await (await import('../keys/index.js')).openExistingRootKey(config, { interactive: true });
+        if (!root) throw support.noKeyring(config.deploymentName);
+        const core = await (await import('../main.js')).openCore(config, { rootKey: root });
+        try {
+          out(support.verifierKeyOf(config.deploymentName, (await core.keys.auditSigner()).publicKey));
+        } finally {
+          await core.keys.close();
+          await core.rawDb.close();
+        }
       }),
     );
 
@@ -69,14 +84,13 @@ export function registerAuditCommands(program: Command, deps: AuditCliDeps): voi
     .requiredOption('--to <time>', 'entries recorded before this ISO-8601 time')
     .requiredOption('--out <file>', 'bundle file to create (never overwritten)')
     .option('--tenant <id>', "only this tenant's entries")
-    .option('--key <vkey|file>', 'verifier key to embed (default: the log signer of this deployment)')
+    .option('--key <vkey|file>', keyHelp)
     .action(
       action(async (o: { from: string; to: string; out: string; tenant?: string; key?: string }) => {
         const config = deps.readConfig();
         const support = await import('../audit/cli-support.js');
-        const key = await trustedKey(o.key, config);
         const range = support.timeRange(o.from, o.to);
-        const r = await withCore(config, (core) => support.exportBundle(core, key, { ...range, tenant: o.tenant, out: o.out }));
+        const r = await withAudit(config, o.key, (core, keys) => support.exportBundle(core, keys, { ...range, tenant: o.tenant, out: o.out }));
         out(`exported ${r.count} entries (proven in the tree of size ${r.size}) to ${o.out} (sha256 ${r.sha256})`);
       }),
     );
@@ -88,8 +102,8 @@ export function registerAuditCommands(program: Command, deps: AuditCliDeps): voi
     .action(
       action(async (file: string, o: { key?: string }) => {
         const support = await import('../audit/cli-support.js');
-        const verifier = o.key === undefined ? undefined : (await support.parseKeyOption(o.key)).verifier;
-        const verdict = await support.verifyBundleFile(file, verifier);
+        const keys = o.key === undefined ? undefined : await support.parseKeyOption(o.key);
+        const verdict = await support.verifyBundleFile(file, keys);
         out(support.describeBundle(verdict));
         return verdict.ok ? EXIT.OK : EXIT.FOUND;
       }),
@@ -100,14 +114,13 @@ export function registerAuditCommands(program: Command, deps: AuditCliDeps): voi
     .description('write an archive bundle of entries recorded before --before (past retention), verify it, then prune them')
     .requiredOption('--before <time>', 'archive entries recorded before this ISO-8601 time (at least audit.retentionDays ago)')
     .requiredOption('--out <file>', 'archive bundle to create (never overwritten)')
-    .option('--key <vkey|file>', 'trusted verifier key (default: the log signer of this deployment)')
+    .option('--key <vkey|file>', keyHelp)
     .action(
       action(async (o: { before: string; out: string; key?: string }) => {
         const config = deps.readConfig();
         const support = await import('../audit/cli-support.js');
-        const key = await trustedKey(o.key, config);
         const before = support.timeRange(o.before, o.before).from;
-        const r = await withCore(config, (core) => support.archive(core, key, new Date(before), o.out));
+        const r = await withAudit(config, o.key, (core, keys) => support.archive(core, keys, new Date(before), o.out));
         out(support.describeArchive(r, o.out));
       }),
     );

@@ -69,12 +69,12 @@ function entryChecker(header: BundleHeader, size: number, root: Buffer) {
 }
 
 /**
- * Verifies the bundle at `file`. `trusted` is the log key to trust; without
+ * Verifies the bundle at `file`. `trusted` are the log keys to trust; without
  * it the key embedded in the bundle is used (then `keyPinned` is false:
  * that proves integrity, not origin). Throws AUDIT_BUNDLE_MALFORMED /
  * AUDIT_FILE_UNUSABLE when the file cannot be read as a bundle.
  */
-export async function verifyBundle(file: string, trusted?: NoteVerifier): Promise<BundleVerdict> {
+export async function verifyBundle(file: string, trusted?: readonly NoteVerifier[]): Promise<BundleVerdict> {
   const stream = createReadStream(file, { encoding: 'utf8' });
   const failed = new Promise<never>((_, reject) =>
     stream.on('error', (e: NodeJS.ErrnoException) => reject(auditLogError('FILE_UNUSABLE', `cannot read ${file}: ${e.code ?? 'error'}`))),
@@ -83,10 +83,10 @@ export async function verifyBundle(file: string, trusted?: NoteVerifier): Promis
   const next = async () => (await Promise.race([lines.next(), failed])).value as string | undefined;
   try {
     const header = readHeader(await next());
-    const verifier = trusted ?? parseVerifierKey(header.verifierKey);
+    const verifiers = trusted ?? [parseVerifierKey(header.verifierKey)];
     let cp;
     try {
-      cp = openCheckpoint(header.checkpoint, [verifier], header.origin);
+      cp = openCheckpoint(header.checkpoint, verifiers, header.origin);
     } catch (e) {
       return bad(1, undefined, `the bundle's checkpoint does not verify: ${isCustosError(e) ? e.message : String(e)}`);
     }

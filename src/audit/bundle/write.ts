@@ -58,7 +58,8 @@ async function withFile<T>(out: string, fn: (file: BundleFile) => Promise<T>): P
 export interface BundleContext {
   db: Db;
   origin: string;
-  verifierKey: string;
+  /** The C2SP verifier key that signed `note` (embedded in the bundle). */
+  verifierKeyFor: (note: string) => string;
   now: Date;
 }
 
@@ -84,7 +85,7 @@ export async function writeExport(
     format: BUNDLE_FORMAT,
     kind: 'export',
     origin: ctx.origin,
-    verifierKey: ctx.verifierKey,
+    verifierKey: ctx.verifierKeyFor(cp.note),
     checkpoint: cp.note,
     createdAt: ctx.now.toISOString(),
     count: await countSelection(ctx.db, filter, size),
@@ -140,7 +141,7 @@ export async function writeArchive(
     format: BUNDLE_FORMAT,
     kind: 'archive',
     origin: ctx.origin,
-    verifierKey: ctx.verifierKey,
+    verifierKey: ctx.verifierKeyFor(cp.note),
     checkpoint: cp.note,
     createdAt: ctx.now.toISOString(),
     count: range.end - range.start,

@@ -39,9 +39,12 @@ export type NoteSource = AsyncIterable<string | Uint8Array> | Iterable<string | 
 export interface VerifyLogInput {
   readonly entries: EntrySource;
   readonly checkpoints: NoteSource;
-  /** The log's trusted checkpoint key. */
-  readonly verifier: NoteVerifier;
-  /** Origin every checkpoint must carry; defaults to the verifier's key name. */
+  /**
+   * The log's trusted checkpoint key, or every key it has been signed with
+   * (a rotated signing key leaves checkpoints under each version).
+   */
+  readonly verifier: NoteVerifier | readonly NoteVerifier[];
+  /** Origin every checkpoint must carry; defaults to the (first) verifier's key name. */
   readonly origin?: string;
   /** Earlier checkpoint(s) kept off-system (witness copies), signed by the same key. */
   readonly witness?: string | Uint8Array | readonly (string | Uint8Array)[];
@@ -105,9 +108,13 @@ function claimedSize(note: string | Uint8Array): number | undefined {
   }
 }
 
-function readCheckpoint(note: string | Uint8Array, verifier: NoteVerifier, origin: string): Pending {
+function verifiersOf(input: VerifyLogInput): readonly NoteVerifier[] {
+  return Array.isArray(input.verifier) ? input.verifier : [input.verifier as NoteVerifier];
+}
+
+function readCheckpoint(note: string | Uint8Array, verifiers: readonly NoteVerifier[], origin: string): Pending {
   try {
-    const cp = openCheckpoint(note, [verifier], origin);
+    const cp = openCheckpoint(note, verifiers, origin);
     return { kind: 'good', size: cp.size, root: toBinary(cp.root) };
   } catch (e) {
     if (!isCustosError(e)) throw e;
@@ -120,7 +127,7 @@ function openWitnesses(input: VerifyLogInput, origin: string): TreeHead[] {
   const given = input.witness === undefined ? [] : Array.isArray(input.witness) ? input.witness : [input.witness];
   const heads = (given as readonly (string | Uint8Array)[]).map((note) => {
     try {
-      const cp = openCheckpoint(note, [input.verifier], origin);
+      const cp = openCheckpoint(note, verifiersOf(input), origin);
       return { size: cp.size, root: toBinary(cp.root) };
     } catch (e) {
       throw auditError('WITNESS_INVALID', `witness checkpoint: ${isCustosError(e) ? e.message : String(e)}`);
@@ -157,7 +164,7 @@ class Verification {
 
   constructor(input: VerifyLogInput) {
     this.#input = input;
-    this.#origin = input.origin ?? input.verifier.name;
+    this.#origin = input.origin ?? verifiersOf(input)[0]?.name ?? '';
     this.#witnesses = openWitnesses(input, this.#origin);
     const source = input.checkpoints;
     this.#checkpoints =
@@ -173,7 +180,7 @@ class Verification {
 
   async #pull(): Promise<void> {
     const next = await this.#checkpoints.next();
-    this.#pending = next.done ? undefined : readCheckpoint(next.value, this.#input.verifier, this.#origin);
+    this.#pending = next.done ? undefined : readCheckpoint(next.value, verifiersOf(this.#input), this.#origin);
   }
 
   /** Releases the checkpoint source (a database cursor, say) when verification stops early. */

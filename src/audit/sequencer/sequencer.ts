@@ -18,7 +18,8 @@ export interface SequencerLogger {
 
 export interface SequencerOptions {
   db: Db;
-  key: CheckpointKey;
+  /** The current checkpoint key, asked once per drain (outside any transaction) so a rotation takes effect. */
+  key: () => Promise<CheckpointKey>;
   /** The checkpoint origin (config.deploymentName). */
   origin: string;
   batchSize: number;
@@ -66,11 +67,12 @@ export function createSequencer(options: SequencerOptions): Sequencer {
   let loop: Promise<void> | undefined;
 
   async function drain(force: boolean): Promise<TickResult> {
+    const key = await options.key();
     const result: TickResult = { integrated: 0, size: state?.size ?? 0, checkpointSize: undefined, locked: true };
     for (;;) {
       const checkpointDue = force || performance.now() - lastSignedAt >= options.checkpointIntervalMs;
       const input = {
-        key: options.key,
+        key,
         origin: options.origin,
         state,
         limit: options.batchSize,

@@ -29,7 +29,7 @@ export interface PrunedLogInput {
   /** Entries from the floor on, in index order. */
   readonly entries: AsyncIterable<readonly LogEntryRecord[]>;
   readonly checkpoints: AsyncIterable<string>;
-  readonly verifier: NoteVerifier;
+  readonly verifier: NoteVerifier | readonly NoteVerifier[];
   readonly origin: string;
   readonly witness?: readonly string[] | undefined;
   readonly onProgress?: ((processed: number) => void) | undefined;
@@ -42,9 +42,11 @@ function fail(reason: VerifyReason, start: number, end: number, detail: string, 
   return { ok: false, firstBadIndex: start, reason, detail, badRange: { start, end }, ...(checkpointSize === undefined ? {} : { checkpointSize }) };
 }
 
+const verifiers = (input: PrunedLogInput): readonly NoteVerifier[] => (Array.isArray(input.verifier) ? input.verifier : [input.verifier as NoteVerifier]);
+
 function open(note: string, input: PrunedLogInput): Pending {
   try {
-    const cp = openCheckpoint(note, [input.verifier], input.origin);
+    const cp = openCheckpoint(note, verifiers(input), input.origin);
     return { ok: true, head: { size: cp.size, root: cp.root } };
   } catch (e) {
     if (!isCustosError(e)) throw e;
@@ -74,7 +76,7 @@ class Walk {
     this.#cps = input.checkpoints[Symbol.asyncIterator]();
     this.#witnesses = (input.witness ?? []).map((note) => {
       try {
-        const c = openCheckpoint(note, [input.verifier], input.origin);
+        const c = openCheckpoint(note, verifiers(input), input.origin);
         return { size: c.size, root: c.root };
       } catch (e) {
         const { code, status } = AUDIT_ERRORS.WITNESS_INVALID;

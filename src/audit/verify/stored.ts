@@ -9,7 +9,8 @@ import { checkpointPage, entryPage, latestCheckpoint, pruneFloor, prunedLeafPage
 import { verifyPrunedLog } from './pruned.js';
 
 export interface StoredVerifyOptions {
-  verifier: NoteVerifier;
+  /** Every key the log was signed with (rotation leaves several). */
+  verifier: NoteVerifier | readonly NoteVerifier[];
   origin: string;
   /** Earlier checkpoints kept elsewhere (witness copies). */
   witness?: readonly string[] | undefined;
