@@ -136,6 +136,8 @@ export function createKeyAdmin(deps: { core: KeyringCore; guard: Guard; idempote
     async destroy(ctx, input) {
       const reason = checkReason(input.reason);
       await guard.assert(ctx, 'keys:manage', { tenantId: input.tenantId });
+      // Irreversible: a user must have proved a second factor recently (step-up).
+      guard.requireRecentMfa(ctx);
       const entry = await core.db.write(async (tx) => {
         const e = await destroyInTx(core, tx, ctx, { ...input, reason });
         await idempotency?.remember(tx, ctx, 201, e);
