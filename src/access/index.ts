@@ -24,3 +24,4 @@ export {
   type NewAccessRequest,
 } from './requests.js';
 export { registerAccessRequestRoutes, MAX_GRANT_MINUTES } from './routes.js';
+export { renderPermissionsDoc, type RouteDeclaration } from './docs.js';

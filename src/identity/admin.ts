@@ -67,9 +67,21 @@ export async function acceptInvitation(
   return toAccount(row);
 }
 
+/**
+ * An unknown id answers 404 only to those who could act on accounts in their
+ * own realm; everyone else gets the permission refusal they would get for a
+ * real account (found by the permission-matrix test: no id oracle).
+ */
+async function missingAccount(deps: IdentityDeps, ctx: RequestContext, platformPermission: 'accounts:read' | 'accounts:manage'): Promise<never> {
+  const tenantId = ctx.actor.type === 'user' || ctx.actor.type === 'api_key' ? ctx.actor.tenantId : undefined;
+  const tenantPermission = platformPermission === 'accounts:read' ? 'members:read' : 'members:manage';
+  await deps.guard.assert(ctx, tenantId ? tenantPermission : platformPermission, { tenantId });
+  throw identityErrors.accountNotFound();
+}
+
 export async function getAccount(deps: IdentityDeps, ctx: RequestContext, id: string): Promise<Account> {
   const row = await deps.db.read((tx) => findAccount(tx, id));
-  if (!row) throw identityErrors.accountNotFound();
+  if (!row) return missingAccount(deps, ctx, 'accounts:read');
   if (!(ctx.actor.type === 'user' && ctx.actor.id === id)) {
     await deps.guard.assert(ctx, row.tenant_id ? 'members:read' : 'accounts:read', { tenantId: row.tenant_id ?? undefined });
   }
@@ -83,7 +95,7 @@ export async function getAccount(deps: IdentityDeps, ctx: RequestContext, id: st
  */
 export async function deactivate(deps: IdentityDeps, ctx: RequestContext, id: string): Promise<Account> {
   const row = await deps.db.read((tx) => findAccount(tx, id));
-  if (!row) throw identityErrors.accountNotFound();
+  if (!row) return missingAccount(deps, ctx, 'accounts:manage');
   await deps.guard.assert(ctx, row.tenant_id ? 'members:manage' : 'accounts:manage', { tenantId: row.tenant_id ?? undefined });
   deps.guard.requireRecentMfa(ctx);
   const now = deps.clock.now().toISOString();

@@ -36,7 +36,7 @@ const KeyParams = Type.Object({ tenantId: Uuid, keyId: Uuid }, { additionalPrope
 export function registerAdminRoutes(app: App, identity: IdentityService): void {
   app.post(
     '/api/v1/invitations',
-    { config: { permission: 'accounts:manage' }, schema: { tags: ['identity'], summary: 'Invite a person (platform, or a tenant with tenantId; members:manage there)', body: Type.Object({ email: Email, roles: Roles, tenantId: Type.Optional(Uuid) }, { additionalProperties: false }), response: { 201: Type.Object({ token: Type.String(), invitationId: Uuid, expiresAt: Type.String() }), 422: ProblemSchema, ...errorResponses } } },
+    { config: { permission: 'accounts:manage', tenantPermission: 'members:manage' }, schema: { tags: ['identity'], summary: 'Invite a person (platform, or a tenant with tenantId; members:manage there)', body: Type.Object({ email: Email, roles: Roles, tenantId: Type.Optional(Uuid) }, { additionalProperties: false }), response: { 201: Type.Object({ token: Type.String(), invitationId: Uuid, expiresAt: Type.String() }), 422: ProblemSchema, ...errorResponses } } },
     async (request, reply) => reply.code(201).send(await identity.invite(request.ctx, { ...request.body, tenantId: request.body.tenantId ?? null })),
   );
   app.post(
@@ -46,12 +46,12 @@ export function registerAdminRoutes(app: App, identity: IdentityService): void {
   );
   app.get(
     '/api/v1/accounts/:accountId',
-    { config: { permission: 'accounts:read' }, schema: { tags: ['identity'], summary: 'Get an account', params: Type.Object({ accountId: Uuid }, { additionalProperties: false }), response: { 200: AccountSchema, ...errorResponses } } },
+    { config: { permission: 'accounts:read', tenantPermission: 'members:read' }, schema: { tags: ['identity'], summary: 'Get an account', params: Type.Object({ accountId: Uuid }, { additionalProperties: false }), response: { 200: AccountSchema, ...errorResponses } } },
     async (request) => identity.getAccount(request.ctx, request.params.accountId),
   );
   app.post(
     '/api/v1/accounts/:accountId/deactivate',
-    { config: { permission: 'accounts:manage' }, schema: { tags: ['identity'], summary: 'Offboard: deactivate, revoke sessions and grants, flag API keys (step-up)', params: Type.Object({ accountId: Uuid }, { additionalProperties: false }), response: { 200: AccountSchema, ...errorResponses } } },
+    { config: { permission: 'accounts:manage', tenantPermission: 'members:manage' }, schema: { tags: ['identity'], summary: 'Offboard: deactivate, revoke sessions and grants, flag API keys (step-up)', params: Type.Object({ accountId: Uuid }, { additionalProperties: false }), response: { 200: AccountSchema, ...errorResponses } } },
     async (request) => identity.deactivate(request.ctx, request.params.accountId),
   );
   app.post(

@@ -105,7 +105,9 @@ export function registerAuthRoutes(app: App, identity: IdentityService): void {
   );
   app.delete(
     '/api/v1/auth/sessions/:sessionId',
-    { config: { permission: 'sessions:manage' }, schema: { tags: ['identity'], summary: 'Revoke a session (your own, or anyone\'s with sessions:manage)', params: Type.Object({ sessionId: Uuid }, { additionalProperties: false }), response: { 204: Type.Null(), ...errorResponses } } },
+    // 'self': anyone may revoke their own sessions; revoking another's needs sessions:manage in the owner's scope,
+    // and an id the caller may not touch answers SESSION_NOT_FOUND like an unknown one (no existence oracle).
+    { config: { permission: 'self' }, schema: { tags: ['identity'], summary: 'Revoke a session (your own, or anyone\'s with sessions:manage)', params: Type.Object({ sessionId: Uuid }, { additionalProperties: false }), response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       await identity.revokeSession(request.ctx, request.params.sessionId);
       return reply.code(204).send(null);

@@ -19,6 +19,8 @@ declare module 'fastify' {
     auth?: 'public' | 'required';
     /** The permission the route's service asserts (documentation and the permission matrix test). */
     permission?: string;
+    /** Routes that also serve tenant callers in their own tenant under another permission (e.g. `members:read`). */
+    tenantPermission?: string;
     /** Tenant-scoped routes name their object-id parameter, for the cross-tenant tests. */
     tenantObjectParam?: string;
   }
