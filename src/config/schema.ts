@@ -231,6 +231,14 @@ const identitySchema = z
         /** Whether tenant accounts must use MFA (platform accounts always must). */
         tenantRequired: z.boolean().default(false),
         issuer: z.string().min(1).max(64).default('Custos'),
+        /** Passkeys (WebAuthn): the relying party id (the console's host name) and the origins the console is served from. */
+        webauthn: z
+          .strictObject({
+            rpId: z.string().regex(/^[a-z0-9.-]{1,253}$/, 'a host name').default('localhost'),
+            rpName: z.string().min(1).max(64).default('Custos'),
+            origins: z.array(z.string().regex(/^https:\/\/[^/]+$/, 'https://host[:port], no path')).min(1).default(['https://localhost:8443']),
+          })
+          .prefault({}),
       })
       .prefault({}),
     invitationTtlHours: z.number().int().min(1).max(24 * 30).default(72),

@@ -30,4 +30,7 @@ export const identityErrors = {
   apiKeyNotFound: () => createError('API_KEY_NOT_FOUND', 'API key not found', 404),
   apiKeyScope: (what: string) => createError('API_KEY_SCOPE_INVALID', `an API key cannot hold ${what}`, 422),
   sessionNotFound: () => createError('SESSION_NOT_FOUND', 'session not found', 404),
+  challengeInvalid: () => createError('MFA_CHALLENGE_INVALID', 'no live passkey challenge for this session: ask for options again', 400),
+  passkeyRejected: (why: string) => createError('MFA_PASSKEY_REJECTED', `the passkey response was not accepted: ${why}`, 400),
+  passkeyNotFound: () => createError('MFA_PASSKEY_NOT_FOUND', 'no such passkey on this account', 404),
 };

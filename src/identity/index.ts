@@ -1,6 +1,7 @@
 import type { App } from '../server/types.js';
 import { registerAdminRoutes } from './routes-admin.js';
 import { registerAuthRoutes } from './routes.js';
+import { registerWebauthnRoutes } from './routes-webauthn.js';
 import type { IdentityService } from './service.js';
 
 export { createIdentityService, type IdentityService } from './service.js';
@@ -15,5 +16,6 @@ export { SESSION_PREFIX, SETUP_PREFIX, API_KEY_PREFIX } from './types.js';
 /** Registers the identity routes (auth, setup, invitations, accounts, API keys). */
 export function registerIdentityRoutes(app: App, identity: IdentityService): void {
   registerAuthRoutes(app, identity);
+  registerWebauthnRoutes(app, identity);
   registerAdminRoutes(app, identity);
 }

@@ -35,8 +35,14 @@ function mfaEvent(action: string, accountId: string, outcome: 'success' | 'failu
 }
 
 /** Whose factor: the pending session's account (enrolment at first login) or the signed-in user. */
-async function subjectOf(deps: IdentityDeps, ctx: RequestContext, mfaToken?: string): Promise<string> {
-  if (mfaToken) return (await deps.db.read((tx) => pendingSession(deps, tx, mfaToken))).account_id;
+export async function subjectOf(deps: IdentityDeps, ctx: RequestContext, mfaToken?: string): Promise<string> {
+  if (mfaToken) {
+    // Only a login that must first enrol may enrol with its MFA token: one that already has a factor
+    // (pending_mfa) proving only the password must not add a new factor and so skip the enrolled one.
+    const pending = await deps.db.read((tx) => pendingSession(deps, tx, mfaToken));
+    if (pending.state !== 'enrol_mfa') throw identityErrors.mfaAlreadyEnrolled();
+    return pending.account_id;
+  }
   if (ctx.actor.type === 'user') return ctx.actor.id;
   throw identityErrors.sessionInvalid();
 }
@@ -65,7 +71,7 @@ async function matchStep(deps: IdentityDeps, sealed: Uint8Array, accountId: stri
   return delta === null ? null : Math.floor(now / 1000 / PERIOD) + delta;
 }
 
-async function issueRecoveryCodes(deps: IdentityDeps, tx: Tx, accountId: string): Promise<string[]> {
+export async function issueRecoveryCodes(deps: IdentityDeps, tx: Tx, accountId: string): Promise<string[]> {
   const codes = newRecoveryCodes();
   const hashes = codes.map((c) => deps.sealer.index('mfa_recovery_codes', accountId, c));
   await replaceRecoveryCodes(tx, accountId, hashes, deps.clock.now().toISOString());

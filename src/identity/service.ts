@@ -12,6 +12,7 @@ import type { SecretSealer } from './sealer.js';
 import { authenticateSession, listOwnSessions, revokeSessionById } from './sessions.js';
 import { completeSetup, issueSetupToken, platformAccountsExist, setupTokenEverIssued } from './setup.js';
 import { createThrottle } from './throttle.js';
+import * as passkeys from './webauthn.js';
 import type { IdentityConfig, IdentityDeps, IssuedSession } from './types.js';
 
 type Rest<F> = F extends (deps: IdentityDeps, ...args: infer A) => infer R ? (...args: A) => R : never;
@@ -54,6 +55,12 @@ export function createIdentityService(input: {
     getAccount: bind(deps, admin.getAccount),
     deactivate: bind(deps, admin.deactivate),
     changePassword: bind(deps, admin.changePassword),
+    passkeyRegistrationOptions: bind(deps, passkeys.passkeyRegistrationOptions),
+    verifyPasskeyRegistration: bind(deps, passkeys.verifyPasskeyRegistration),
+    passkeyAuthenticationOptions: bind(deps, passkeys.passkeyAuthenticationOptions),
+    verifyPasskeyLogin: bind(deps, passkeys.verifyPasskeyLogin),
+    listPasskeys: bind(deps, passkeys.listPasskeys),
+    deletePasskey: bind(deps, passkeys.deletePasskey),
     createApiKey: bind(deps, keys.createApiKey),
     rotateApiKey: bind(deps, keys.rotateApiKey),
     revokeApiKey: bind(deps, keys.revokeApiKey),
