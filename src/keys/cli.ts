@@ -1,8 +1,6 @@
 import { createGuard } from '../access/index.js';
 import type { AuditRecorder } from '../audit/index.js';
 import { systemContext } from '../shared/context.js';
-import { createError } from '../shared/errors.js';
-import { isUuid } from '../shared/ids.js';
 import { createKeyAdmin, type KeyAdmin } from './admin.js';
 import type { KeyringCore } from './keyring.js';
 import type { RewrapOptions } from './rewrap.js';
@@ -31,19 +29,8 @@ export interface RotateOptions {
   pace?: string;
 }
 
-function usage(message: string) {
-  return createError('CLI_USAGE', message, 400);
-}
-
 function admin(c: KeysCliContext): KeyAdmin {
   return createKeyAdmin({ core: c.keys, guard: createGuard({ audit: c.audit }) });
-}
-
-function intOption(name: string, raw: string | undefined, min: number, max: number): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw usage(`--${name} must be an integer from ${min} to ${max}`);
-  return n;
 }
 
 function bar(p: RewrapProgress): string {
@@ -55,8 +42,8 @@ function bar(p: RewrapProgress): string {
 }
 
 function rewrapOptions(o: { batchSize?: string | undefined; pace?: string | undefined }, out: KeysCliOutput): RewrapOptions {
-  const batchSize = intOption('batch-size', o.batchSize, 1, 10_000);
-  const paceMs = intOption('pace', o.pace, 0, 60_000);
+  const batchSize = o.batchSize !== undefined ? Number(o.batchSize) : undefined;
+  const paceMs = o.pace !== undefined ? Number(o.pace) : undefined;
   return {
     ...(batchSize !== undefined ? { batchSize } : {}),
     ...(paceMs !== undefined ? { paceMs } : {}),
@@ -72,11 +59,8 @@ async function rewrapAll(c: KeysCliContext, o: RotateOptions, out: KeysCliOutput
   }
 }
 
-/** `custos keys rotate --root | --platform | --audit-signing | --tenant ID [--no-rewrap]`. */
+/** `custos keys rotate --root | --platform | --audit-signing | --tenant ID [--no-rewrap]` (options checked in commands.ts). */
 export async function rotateVerb(c: KeysCliContext, o: RotateOptions, out: KeysCliOutput): Promise<void> {
-  const chosen = [o.root, o.platform, o.auditSigning, o.tenant !== undefined].filter(Boolean).length;
-  if (chosen !== 1) throw usage('give exactly one of --root, --platform, --audit-signing, --tenant <id>');
-  if (o.tenant !== undefined && !isUuid(o.tenant)) throw usage('--tenant must be a tenant id (UUID)');
   const ctx = systemContext('cli-keys');
   const a = admin(c);
   if (o.root) out.print(`root key rotated to version ${(await a.rotateRoot(ctx)).version}`);
@@ -129,16 +113,13 @@ export async function retireVerb(c: KeysCliContext, out: KeysCliOutput): Promise
   for (const k of r.keks) out.print(`tenant ${k.tenantId}: KEK version(s) ${k.retired.join(', ')} retired; minimum v${k.minVersion}`);
 }
 
-/** `custos keys destroy --tenant T (--subject S | --all-tenant-data) --reason R`. */
+/** `custos keys destroy --tenant T (--subject S | --all-tenant-data) --reason R` (options checked in commands.ts). */
 export async function destroyVerb(
   c: KeysCliContext,
   o: { tenant?: string; subject?: string; allTenantData?: boolean; reason?: string },
   out: KeysCliOutput,
 ): Promise<void> {
-  if (!o.tenant || !isUuid(o.tenant)) throw usage('--tenant <id> (a UUID) is required');
-  if (Boolean(o.subject) === Boolean(o.allTenantData)) throw usage('give --subject <id>, or --all-tenant-data to destroy the tenant KEK');
-  if (o.subject && !isUuid(o.subject)) throw usage('--subject must be a data subject id (UUID)');
-  const e = await admin(c).destroy(systemContext('cli-keys'), { tenantId: o.tenant, subjectId: o.subject, reason: o.reason ?? '' });
+  const e = await admin(c).destroy(systemContext('cli-keys'), { tenantId: o.tenant as string, subjectId: o.subject, reason: o.reason ?? '' });
   out.print(`destroyed ${e.keyIds.length} key version(s) of ${e.scope} ${e.subjectId ?? e.tenantId}; erasure ledger entry ${e.id}`);
 }
 
