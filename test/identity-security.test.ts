@@ -1,17 +1,23 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS, outboxEvents, testApp, type TestApp } from './helpers/app.js';
-import { totpCode } from './helpers/identity.js';
-
-
-function fakeClock(start = Date.parse('2030-01-01T00:00:00Z')) {
-  let t = start;
-  return { now: () => new Date(t), advance: (ms: number) => void (t += ms) };
-}
+import { ADMIN_PASSWORD, fakeClock, totpCode } from './helpers/identity.js';
 
 describe.each(DIALECTS)('identity security (%s)', (dialect) => {
   let t: TestApp;
   afterEach(async () => {
     await t?.close();
+  });
+
+  it('successful logins fill neither the address nor the MFA counter (regression: good logins locked an office and an account)', async () => {
+    const clock = fakeClock();
+    t = await testApp(dialect, { clock, overrides: { 'identity.lockout.ipMax': 2, 'identity.lockout.accountMax': 2 } });
+    for (let i = 0; i < 4; i++) {
+      clock.advance(31_000);
+      const r = await t.request({ method: 'POST', url: '/api/v1/auth/login', token: null, body: { email: t.admin.email, password: ADMIN_PASSWORD } });
+      expect(r.statusCode, `login ${i + 1}: ${r.body}`).toBe(200);
+      const mfa = await t.request({ method: 'POST', url: '/api/v1/auth/mfa/verify', token: null, body: { mfaToken: r.json().mfaToken, method: 'totp', code: totpCode(t.admin.totpSecret, clock.now()) } });
+      expect(mfa.statusCode, `mfa ${i + 1}: ${mfa.body}`).toBe(200);
+    }
   });
 
   it('50 parallel wrong passwords: at most accountMax are evaluated, then the account is locked', async () => {

@@ -67,6 +67,7 @@ export async function login(deps: IdentityDeps, ctx: RequestContext, input: Logi
     throw identityErrors.loginFailed();
   }
   await deps.throttle.succeed(accountKey.key);
+  await deps.throttle.release(ipKey.key);
   return startSession(deps, ctx, account, 'password');
 }
 

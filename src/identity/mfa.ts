@@ -135,6 +135,9 @@ export async function verifyMfa(deps: IdentityDeps, ctx: RequestContext, input: 
       const issued = await activatePending(deps, tx, await pendingSession(deps, tx, input.mfaToken), ctx);
       await deps.audit.record(tx, ctx, authEvent('auth.mfa', 'success', target, { method: input.method, sessionId: issued.session.id }, account?.tenant_id));
       return issued;
+    }).then(async (issued) => {
+      await deps.throttle.succeed(key.key);
+      return issued;
     });
   } catch (e) {
     await deps.throttle.fail([key]);
@@ -171,6 +174,7 @@ export async function stepUp(deps: IdentityDeps, ctx: RequestContext, code: stri
       await updateSession(tx, sessionId, { mfa_at: deps.clock.now().toISOString() });
       await deps.audit.record(tx, ctx, authEvent('auth.step_up', 'success', { type: 'session', id: sessionId }, { method: 'totp' }, a.tenantId));
     });
+    await deps.throttle.succeed(key.key);
   } catch (e) {
     await deps.throttle.fail([key]);
     await deps.audit.recordAlone(ctx, authEvent('auth.step_up', 'failure', { type: 'account', id: a.id }, { method: 'totp' }, a.tenantId));

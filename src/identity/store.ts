@@ -149,6 +149,14 @@ export async function lockThrottle(tx: Tx, key: string, until: string): Promise<
     .where('key', '=', key)
     .execute();
 }
+export async function releaseAttempt(tx: Tx, key: string): Promise<void> {
+  await tx
+    .updateTable('auth_throttle')
+    .set((eb) => ({ attempts: eb('attempts', '-', 1) }))
+    .where('key', '=', key)
+    .where('attempts', '>', 0)
+    .execute();
+}
 export async function clearThrottle(tx: Tx, key: string): Promise<void> {
   await tx.deleteFrom('auth_throttle').where('key', '=', key).execute();
 }

@@ -1,7 +1,7 @@
 import type { Db } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
 import { identityErrors } from './errors.js';
-import { clearThrottle, ensureThrottle, findThrottle, lockThrottle, resetWindow, takeAttempt } from './store.js';
+import { clearThrottle, ensureThrottle, findThrottle, lockThrottle, releaseAttempt, resetWindow, takeAttempt } from './store.js';
 
 export interface LockoutPolicy {
   accountMax: number;
@@ -17,7 +17,8 @@ export interface LockoutPolicy {
  * conditional UPDATE (`attempts < max AND not locked`), so however many
  * requests race, at most `max` are evaluated per window. A failure that
  * fills the window locks the key for base·2^lockouts (capped); a success
- * clears the account's counter. Unknown accounts are counted by their email
+ * clears the account's (or its MFA's) counter and gives back the address's attempt, so
+ * only failures accumulate (a busy office behind one address is not locked out). Unknown accounts are counted by their email
  * index exactly like known ones, so a lock reveals nothing.
  */
 export interface Throttle {
@@ -25,6 +26,8 @@ export interface Throttle {
   take(keys: ReadonlyArray<{ key: string; max: number }>): Promise<void>;
   fail(keys: ReadonlyArray<{ key: string; max: number }>): Promise<void>;
   succeed(key: string): Promise<void>;
+  /** Gives back the attempt a success took on a shared key (an address): only failures fill it. */
+  release(key: string): Promise<void>;
 }
 
 export function createThrottle(deps: { db: Db; clock: Clock; policy: LockoutPolicy }): Throttle {
@@ -60,6 +63,9 @@ export function createThrottle(deps: { db: Db; clock: Clock; policy: LockoutPoli
     },
     async succeed(key) {
       await db.write((tx) => clearThrottle(tx, key));
+    },
+    async release(key) {
+      await db.write((tx) => releaseAttempt(tx, key));
     },
   };
 }

@@ -169,12 +169,14 @@ export async function verifyPasskeyLogin(deps: IdentityDeps, ctx: RequestContext
   try {
     const challenge = await takeChallenge(deps, pending.id, 'auth');
     const { cred, newCounter } = await checkAssertion(deps, ctx, pending, input.response, challenge);
-    return await deps.db.write(async (tx) => {
+    const issued = await deps.db.write(async (tx) => {
       if (!(await store.advanceCounter(tx, cred.id, pending.account_id, cred.counter, newCounter, deps.clock.now().toISOString()))) throw identityErrors.mfaInvalid();
       const issued = await activatePending(deps, tx, await pendingSession(deps, tx, input.mfaToken), ctx);
       await deps.audit.record(tx, ctx, authEvent('auth.mfa', 'success', target, { method: 'webauthn', credential: cred.id, sessionId: issued.session.id }, account?.tenant_id));
       return issued;
     });
+    await deps.throttle.succeed(key.key);
+    return issued;
   } catch (e) {
     await deps.throttle.fail([key]);
     await deps.audit.recordAlone(ctx, authEvent('auth.mfa', 'failure', target, { method: 'webauthn' }, account?.tenant_id));
