@@ -1,15 +1,17 @@
 // `npm run bench [-- suite …] [--seconds N]`: each figure is printed beside a
 // baseline measured in the same run.
 import { benchFoundation } from './foundation.js';
+import { benchIdentity } from './identity.js';
 
 const SUITES: Record<string, (seconds: number) => Promise<void>> = {
   foundation: benchFoundation,
+  identity: benchIdentity,
 };
 
 const args = process.argv.slice(2);
 const secIdx = args.indexOf('--seconds');
 const seconds = secIdx >= 0 ? Number(args[secIdx + 1]) : 5;
-const wanted = args.filter((a, i) => !a.startsWith('--') && i !== secIdx + 1);
+const wanted = args.filter((a, i) => !a.startsWith('--') && !(secIdx >= 0 && i === secIdx + 1));
 const names = wanted.length ? wanted : Object.keys(SUITES);
 for (const name of names) {
   const suite = SUITES[name];

@@ -1,5 +1,5 @@
 // A server for the HTTP benchmarks, run in its own process so the load
-// generator does not share its event loop. Modes: bare | custos | custos-1tx.
+// generator does not share its event loop. Modes: bare | custos | custos-1tx | identity.
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import { createLogger } from '../src/logger.js';
 import { createCustos } from '../src/main.js';
 import { ensureSelfSigned, loadTlsMaterial, tlsOptions } from '../src/server/tls.js';
 import { systemContext } from '../src/shared/context.js';
-import { setupAdmin } from '../test/helpers/identity.js';
+import { createPerson, setupAdmin } from '../test/helpers/identity.js';
 
 const mode = process.argv[2] ?? 'bare';
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'custos-bench-'));
@@ -36,8 +36,14 @@ if (mode === 'bare') {
   const custos = await createCustos(config, { https, logger: createLogger('silent') });
   const { token } = await setupAdmin(custos);
   const tenant = await custos.tenants.create(systemContext('bench'), { slug: 'bench-read', name: 'Bench' });
+  // identity mode: accounts with TOTP for a login storm (bench/identity.ts), as JSON [{ email, secret }].
+  const people: Array<{ email: string; secret: string | null }> = [];
+  for (let i = 0; mode === 'identity' && i < Number(process.env.BENCH_ACCOUNTS ?? 0); i += 8) {
+    const batch = Array.from({ length: 8 }, (_, j) => `storm-${i + j}@example.test`);
+    for (const p of await Promise.all(batch.map((email) => createPerson(custos, { email, roles: ['auditor'] }).then((c) => ({ email, secret: c.totpSecret }))))) people.push(p);
+  }
   await custos.app.listen({ host: '127.0.0.1', port: 0 });
-  process.send?.({ url: `https://127.0.0.1:${(custos.app.server.address() as { port: number }).port}`, token, tenantId: tenant.id });
+  process.send?.({ url: `https://127.0.0.1:${(custos.app.server.address() as { port: number }).port}`, token, tenantId: tenant.id, people: JSON.stringify(people) });
   process.on('SIGTERM', () => {
     const s = custos.db.stats;
     if (s.batches) console.log(`    (group commit: ${s.units} units in ${s.batches} commits, ${(s.units / s.batches).toFixed(1)} per commit)`);
