@@ -20,6 +20,8 @@ export class KeyCache<V extends Wipeable> {
   readonly #max: number;
   readonly #ttlMs: number;
   readonly #now: () => number;
+  /** The most recently used key (already at the end of the map's order). */
+  #last: string | undefined;
 
   constructor(opts: { maxEntries: number; ttlMs: number; now: () => number }) {
     this.#max = Math.max(1, opts.maxEntries);
@@ -39,8 +41,11 @@ export class KeyCache<V extends Wipeable> {
       this.delete(key);
       return undefined;
     }
-    this.#slots.delete(key);
-    this.#slots.set(key, slot);
+    if (key !== this.#last) {
+      this.#slots.delete(key);
+      this.#slots.set(key, slot);
+      this.#last = key;
+    }
     return slot.value;
   }
 
@@ -50,6 +55,7 @@ export class KeyCache<V extends Wipeable> {
     if (old !== undefined && old.value !== value) old.value.wipe();
     this.#slots.delete(key);
     this.#slots.set(key, { value, expiresAt: this.#now() + this.#ttlMs });
+    this.#last = key;
     while (this.#slots.size > this.#max) {
       const oldest = this.#slots.keys().next().value as string;
       this.delete(oldest);
@@ -60,6 +66,7 @@ export class KeyCache<V extends Wipeable> {
     const slot = this.#slots.get(key);
     if (slot === undefined) return;
     this.#slots.delete(key);
+    if (key === this.#last) this.#last = undefined;
     slot.value.wipe();
   }
 

@@ -4,6 +4,7 @@ import {
   cryptoError,
   CryptoErrorCode,
   DEFAULT_USAGE_LIMIT,
+  ENVELOPE_V1,
   envelopeKeyId,
   open,
   seal,
@@ -14,7 +15,7 @@ import {
   type RootKeyProvider,
 } from '../crypto/index.js';
 import type { Db } from '../db/index.js';
-import type { Clock } from '../shared/clock.js';
+import { systemClock, type Clock } from '../shared/clock.js';
 import type { RequestContext } from '../shared/context.js';
 import { isCustosError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
@@ -63,6 +64,9 @@ export interface Keyring {
   close(): Promise<void>;
 }
 
+/** Largest window of encryptions one reservation takes (a restart forfeits at most this much of 2^32). */
+const MAX_WINDOW = 65_536;
+
 const STALE: ReadonlySet<string> = new Set([CryptoErrorCode.USAGE_LIMIT, CryptoErrorCode.KEY_DESTROYED]);
 
 function isStale(e: unknown): boolean {
@@ -107,6 +111,7 @@ export class KeyringCore implements Keyring {
   #checkedAt = -Infinity;
   #checking: Promise<void> | undefined;
   #rootMin = 1;
+  #lastKeyId: { raw: Buffer; id: string } | undefined;
 
   constructor(d: KeyringDeps) {
     this.db = d.db;
@@ -115,7 +120,9 @@ export class KeyringCore implements Keyring {
     this.#source = d.rootKey;
     this.#block = d.reserveBlock ?? 4096;
     this.#revalidateMs = d.revalidateMs ?? 1000;
-    const opts = { maxEntries: d.cache.maxEntries, ttlMs: d.cache.ttlSeconds * 1000, now: () => d.clock.now().getTime() };
+    // The system clock without a Date per cache lookup; an injected clock (tests) as it is.
+    const now = d.clock === systemClock ? Date.now : () => d.clock.now().getTime();
+    const opts = { maxEntries: d.cache.maxEntries, ttlMs: d.cache.ttlSeconds * 1000, now };
     this.#cache = new KeyCache<KeyMaterial>(opts);
     this.#current = new KeyCache<CurrentRef>(opts);
   }
@@ -125,12 +132,32 @@ export class KeyringCore implements Keyring {
     return this.db.adapter.keyStoreSchema;
   }
 
-  async seal(target: SealTarget, plaintext: Buffer, ctx: EncryptionContext, actx?: RequestContext): Promise<Buffer> {
+  // seal/open answer from the cache without an async function's extra promise turns; anything else takes the slow path.
+  seal(target: SealTarget, plaintext: Buffer, ctx: EncryptionContext, actx?: RequestContext): Promise<Buffer> {
     const s = sealSeries(target);
+    const m = this.#hotSealing(s);
+    if (m) {
+      try {
+        return Promise.resolve(this.#sealWith(m, plaintext, ctx));
+      } catch (e) {
+        if (!isStale(e)) return Promise.reject(e);
+      }
+    }
+    return this.#sealSlow(s, plaintext, ctx, actx);
+  }
+
+  #sealWith(m: KeyMaterial, plaintext: Buffer, ctx: EncryptionContext): Buffer {
+    const out = seal(m.prepared, plaintext, ctx);
+    // Reserve the next window while this one still has room: sealing never waits on the key store.
+    if (m.wantsWindow()) this.#reserve(m).catch(() => undefined);
+    return out;
+  }
+
+  async #sealSlow(s: SeriesRef, plaintext: Buffer, ctx: EncryptionContext, actx?: RequestContext): Promise<Buffer> {
     for (let attempt = 0; ; attempt++) {
       const m = await this.sealing(s, actx);
       try {
-        return seal(m.prepared, plaintext, ctx);
+        return this.#sealWith(m, plaintext, ctx);
       } catch (e) {
         if (attempt < 3 && isStale(e)) continue;
         throw e;
@@ -138,14 +165,30 @@ export class KeyringCore implements Keyring {
     }
   }
 
-  async open(envelope: Buffer, ctx: EncryptionContext): Promise<Buffer> {
+  open(envelope: Buffer, ctx: EncryptionContext): Promise<Buffer> {
+    let id: string;
+    try {
+      id = this.#keyIdOf(envelope);
+      const m = this.#hot(id);
+      if (m) return Promise.resolve(this.#openWith(m, id, envelope, ctx));
+    } catch (e) {
+      if (!isStale(e)) return Promise.reject(e);
+    }
+    return this.#openSlow(envelope, ctx);
+  }
+
+  #openWith(m: KeyMaterial, id: string, envelope: Buffer, ctx: EncryptionContext): Buffer {
+    if (m.info.owner !== ctx.tenantId) throw keyErrors.misused(id, `belongs to ${m.info.owner}, not ${ctx.tenantId}`);
+    if (!DATA_PURPOSES.has(m.info.purpose)) throw keyErrors.misused(id, `is a ${m.info.purpose}, not a data key`);
+    return open(m.prepared, envelope, ctx);
+  }
+
+  async #openSlow(envelope: Buffer, ctx: EncryptionContext): Promise<Buffer> {
     const id = envelopeKeyId(envelope);
     for (let attempt = 0; ; attempt++) {
       const m = await this.material(id);
-      if (m.info.owner !== ctx.tenantId) throw keyErrors.misused(id, `belongs to ${m.info.owner}, not ${ctx.tenantId}`);
-      if (!DATA_PURPOSES.has(m.info.purpose)) throw keyErrors.misused(id, `is a ${m.info.purpose}, not a data key`);
       try {
-        return open(m.prepared, envelope, ctx);
+        return this.#openWith(m, id, envelope, ctx);
       } catch (e) {
         if (attempt < 3 && isStale(e)) continue;
         throw e;
@@ -205,6 +248,29 @@ export class KeyringCore implements Keyring {
   async #hasRootWrapped(): Promise<boolean> {
     const counts = await this.db.read((tx) => store.rootVersionCounts(store.keyStore(tx, this.schema)));
     return counts.some((c) => c.n > 0);
+  }
+
+  /** envelopeKeyId, remembering the last one decoded (a byte compare instead of a UUID string per open). */
+  #keyIdOf(envelope: Buffer): string {
+    const last = this.#lastKeyId;
+    if (last && envelope instanceof Uint8Array && envelope.length > 17 && envelope[0] === ENVELOPE_V1 && last.raw.compare(envelope, 1, 17) === 0) return last.id;
+    const id = envelopeKeyId(envelope);
+    this.#lastKeyId = { raw: Buffer.from(envelope.subarray(1, 17)), id };
+    return id;
+  }
+
+  /** The cached key `id` when nothing needs reading first: the hot path, without a promise turn. */
+  #hot(id: string): KeyMaterial | undefined {
+    if (Date.now() - this.#checkedAt >= this.#revalidateMs) return undefined;
+    return this.#cache.get(id);
+  }
+
+  /** The cached current key of `s` when it may seal right away. */
+  #hotSealing(s: SeriesRef): KeyMaterial | undefined {
+    if (Date.now() - this.#checkedAt >= this.#revalidateMs) return undefined;
+    const ref = this.#current.get(seriesKey(s));
+    const m = ref ? this.#cache.get(ref.id) : undefined;
+    return m?.canSeal() ? m : undefined;
   }
 
   /** Notices, at most every revalidateMs, a destroy/retire/rotation made elsewhere: then drops every cached key. */
@@ -342,12 +408,13 @@ export class KeyringCore implements Keyring {
     let p = this.#reserving.get(id);
     if (!p) {
       p = (async () => {
-        const end = await this.db.write((tx) => store.reserveUsage(store.keyStore(tx, this.schema), id, this.#block));
-        const start = end - this.#block;
+        const size = m.nextWindowSize(Date.now(), this.#block, MAX_WINDOW);
+        const end = await this.db.write((tx) => store.reserveUsage(store.keyStore(tx, this.schema), id, size));
+        const start = end - size;
         if (start >= DEFAULT_USAGE_LIMIT) {
           throw cryptoError(CryptoErrorCode.USAGE_LIMIT, `key ${id} reached 2^32 encryptions; rotating it`);
         }
-        if (!m.wiped) m.arm(start, Math.min(end, DEFAULT_USAGE_LIMIT));
+        if (!m.wiped) m.addWindow(start, Math.min(end, DEFAULT_USAGE_LIMIT));
       })().finally(() => this.#reserving.delete(id));
       this.#reserving.set(id, p);
     }
@@ -378,7 +445,7 @@ export class KeyringCore implements Keyring {
       return null;
     }
     const m = new KeyMaterial(info, dk);
-    m.arm(0, this.#block);
+    m.addWindow(0, this.#block);
     this.#cache.set(id, m);
     this.#current.set(seriesKey(s), new CurrentRef(id));
     if (version > 1) this.touched();

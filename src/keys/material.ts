@@ -50,8 +50,13 @@ export class KeyMaterial implements Wipeable {
   readonly info: VersionInfo;
   #dk: Buffer;
   #prepared: PreparedKey;
-  /** Sealing is allowed only inside a reserved window (usage < prepared.usageLimit). */
+  /** Sealing is allowed only inside a reserved window [start, prepared.usageLimit). */
   #armed = false;
+  #start = 0;
+  /** A window reserved ahead, taken when the current one is used up. */
+  #next: [number, number] | undefined;
+  #windowSize = 0;
+  #reservedAt = 0;
   #indexKeys = new Map<string, Buffer>();
   #signer: AuditSigner | undefined;
   #wiped = false;
@@ -71,16 +76,46 @@ export class KeyMaterial implements Wipeable {
     return this.#prepared;
   }
 
-  /** True while the reserved window has room for one more encryption. */
+  /** True while a reserved window has room for one more encryption (moving to the window reserved ahead if needed). */
   canSeal(): boolean {
-    return !this.#wiped && this.#armed && this.#prepared.usage < this.#prepared.usageLimit;
+    if (this.#wiped || !this.#armed) return false;
+    if (this.#prepared.usage < this.#prepared.usageLimit) return true;
+    const next = this.#next;
+    if (next === undefined) return false;
+    this.#next = undefined;
+    this.#arm(next[0], next[1]);
+    return true;
   }
 
-  /** Opens a reserved window [start, end) of encryptions. */
-  arm(start: number, end: number): void {
+  /** True once half the current window is used and nothing is reserved ahead: time to reserve the next one. */
+  wantsWindow(): boolean {
+    const p = this.#prepared;
+    return this.#armed && this.#next === undefined && !this.#wiped && p.usage - this.#start >= (p.usageLimit - this.#start) / 2;
+  }
+
+  /**
+   * How many encryptions to reserve next: `base`, doubled (up to `max`) while
+   * windows last under a second, so a hot key writes to the key store about
+   * once a second at most, and a restart forfeits little of a quiet key's 2^32.
+   */
+  nextWindowSize(now: number, base: number, max: number): number {
+    const quick = this.#windowSize > 0 && now - this.#reservedAt < 1000;
+    this.#windowSize = quick ? Math.min(max, this.#windowSize * 2) : base;
+    this.#reservedAt = now;
+    return this.#windowSize;
+  }
+
+  /** Adds a reserved window [start, end) of encryptions: used now if there is none open, else queued. */
+  addWindow(start: number, end: number): void {
+    if (this.#armed && this.#prepared.usage < this.#prepared.usageLimit) this.#next = [start, end];
+    else this.#arm(start, end);
+  }
+
+  #arm(start: number, end: number): void {
     const next = prepareKey(this.info.id, this.#dk, { initialUsage: start, usageLimit: end });
     this.#prepared.destroy();
     this.#prepared = next;
+    this.#start = start;
     this.#armed = true;
   }
 
