@@ -1,25 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
+import { treeSnapshot } from './helpers/keys.js';
 
 const PASSPHRASE = 'a long and private keyring passphrase';
-
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = path.join(d, name);
-      const s = statSync(p);
-      if (s.isDirectory()) walk(p);
-      else out[path.relative(dir, p)] = `${s.mtimeMs}:${s.size}:${s.mode}`;
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 function oneLine(r: { code: number | null; stderr: string }, re: RegExp): void {
   expect(r.code, r.stderr).toBe(2);
@@ -60,22 +47,22 @@ describe('custos root key and keys verbs (local keyring, CLI)', { timeout: 180_0
     expect(existsSync(path.join(data, 'keyring/root.key'))).toBe(false);
     expect(readFileSync(path.join(data, 'keyring/root.json'), 'utf8')).not.toContain(PASSPHRASE);
     expect(runCli(['keys', 'status'], env).code).toBe(0);
-    const before = snapshot(data);
+    const before = treeSnapshot(data);
     for (const verb of [['serve'], ['init'], ['keys', 'status']]) {
       const wrong = runCli(verb, { ...env, CUSTOS_MASTER_PASSPHRASE: 'not the right passphrase' });
       oneLine(wrong, /wrong passphrase for keyring .*root\.json/);
       expect(wrong.stderr).not.toContain('not the right passphrase');
       oneLine(runCli(verb, { CUSTOS_DATA_DIR: data }), /sealed under a passphrase: set CUSTOS_MASTER_PASSPHRASE or run on a terminal/);
     }
-    expect(snapshot(data)).toEqual(before);
+    expect(treeSnapshot(data)).toEqual(before);
   });
 
   it('a missing key file stops serve and init with one line and changes nothing', () => {
     expect(runCli(['init'], { CUSTOS_DATA_DIR: data }).code).toBe(0);
     rmSync(path.join(data, 'keyring/root.key'));
-    const before = snapshot(data);
+    const before = treeSnapshot(data);
     for (const verb of [['serve'], ['init']]) oneLine(runCli(verb, { CUSTOS_DATA_DIR: data }), /key file .*root\.key not found/);
-    expect(snapshot(data)).toEqual(before);
+    expect(treeSnapshot(data)).toEqual(before);
   });
 
   it('refuses to make a new root key when the key store holds keys wrapped by a lost one', () => {

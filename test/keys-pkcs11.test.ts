@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,27 +9,13 @@ import { createKeyAdmin, openExistingRootKey } from '../src/keys/index.js';
 import { systemContext } from '../src/shared/context.js';
 import { DIALECTS, testEnv } from './helpers/app.js';
 import { runCli } from './helpers/cli.js';
-import { codeOf, keysCore } from './helpers/keys.js';
+import { codeOf, keysCore, treeSnapshot } from './helpers/keys.js';
 
 const SOFTHSM = '/usr/lib/softhsm/libsofthsm2.so';
 const available = existsSync(SOFTHSM) && existsSync('/usr/bin/softhsm2-util');
 const PIN = '4711-user-pin';
 const WRONG = '0000-not-the-pin';
 const ctx = (t: string) => ({ tenantId: t, purpose: 'people', objectId: 'r1', field: 'email' });
-
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = path.join(d, name);
-      const s = statSync(p);
-      if (s.isDirectory()) walk(p);
-      else out[path.relative(dir, p)] = `${s.mtimeMs}:${s.size}`;
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 let base: string;
 
@@ -92,7 +78,7 @@ describe.skipIf(!available)('PKCS#11 root key on SoftHSM2 (a token the test crea
       await core.close();
 
       // A wrong PIN: one line, exit 2, no PIN in it, nothing changed; the right PIN still works (not locked, never retried).
-      const before = snapshot(env.dataDir);
+      const before = treeSnapshot(env.dataDir);
       for (const verb of [['keys', 'status'], ['serve'], ['init']]) {
         const r = runCli(verb, { ...cliEnv, CUSTOS_HSM_PIN: WRONG });
         expect(r.code, `${verb.join(' ')}: ${r.stderr}`).toBe(2);
@@ -100,7 +86,7 @@ describe.skipIf(!available)('PKCS#11 root key on SoftHSM2 (a token the test crea
         expect(r.stderr).toMatch(/wrong PIN for HSM token "custos-e2e-.*" \(not retried\)/);
         expect(r.stderr + r.stdout).not.toContain(WRONG);
       }
-      expect(snapshot(env.dataDir)).toEqual(before);
+      expect(treeSnapshot(env.dataDir)).toEqual(before);
       process.env['CUSTOS_HSM_PIN'] = WRONG;
       expect(await codeOf(openExistingRootKey(env.config))).toBe('KEY_HSM_PIN_WRONG');
       expect(await codeOf(openExistingRootKey(env.config))).toBe('KEY_HSM_PIN_WRONG'); // refused without sending it again

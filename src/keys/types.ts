@@ -1,3 +1,4 @@
+import type { RewrapJobsTable } from '../db/types.js';
 import type { KeyObject } from 'node:crypto';
 
 /** Owner of platform keys (wrapped by the root). */
@@ -91,17 +92,11 @@ export interface SeriesStatus {
   versions: VersionStatus[];
 }
 
-export interface RewrapJobStatus {
-  id: string;
-  scope: 'root' | 'tenant';
-  owner: string;
-  target: string;
-  state: 'running' | 'done';
-  total: number;
-  done: number;
+/** A rewrap job as status shows it. */
+export type RewrapJobStatus = Pick<RewrapJobsTable, 'id' | 'scope' | 'owner' | 'target' | 'state' | 'total' | 'done'> & {
   startedAt: string;
   finishedAt: string | null;
-}
+};
 
 export interface KeyStatus {
   root: {

@@ -1,3 +1,4 @@
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../src/config/index.js';
 import { createLocalKeyring, openLocalKeyring, type RootKeyProvider } from '../../src/crypto/index.js';
@@ -74,4 +75,19 @@ export function manualClock(start = Date.parse('2030-01-01T00:00:00Z')): Clock &
       now += ms;
     },
   };
+}
+
+/** Every file under `dir` with its mtime, size and mode: equal snapshots mean nothing was written. */
+export function treeSnapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = path.join(d, name);
+      const s = statSync(p);
+      if (s.isDirectory()) walk(p);
+      else out[path.relative(dir, p)] = `${s.mtimeMs}:${s.size}:${s.mode}`;
+    }
+  };
+  walk(dir);
+  return out;
 }
