@@ -1,5 +1,6 @@
 // Public API of the key hierarchy (src/keys/README.md). Other modules import from here only.
-export { createKeyring, KeyringCore, type Keyring, type KeyringDeps, type RootKeySource } from './keyring.js';
+export { createKeyring, KeyringCore } from './keyring.js';
+export type { Keyring, KeyringDeps, RootKeySource } from './keyring-api.js';
 export { createKeyAdmin, type KeyAdmin } from './admin.js';
 export { registerKeyRoutes } from './routes.js';
 export { ensureRootKey, keyringDir, openExistingRootKey, PASSPHRASE_ENV, rootKeyConfig, type RootKeyOptions } from './root.js';

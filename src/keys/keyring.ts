@@ -21,71 +21,14 @@ import { isCustosError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { KeyCache } from './cache.js';
 import { keyErrors } from './errors.js';
-import { kekWrapContext, KeyMaterial, rootWrapAad, versionInfo, type VersionInfo } from './material.js';
+import type { Keyring, KeyringDeps, RootKeySource } from './keyring-api.js';
+import { isStale, kekWrapContext, KeyMaterial, rootWrapAad, versionInfo, type VersionInfo } from './material.js';
 import { generateVersion, persistVersion, syncRootSeries } from './versions.js';
 import * as store from './store.js';
-import { AUDIT_SIGNING, DATA_PURPOSES, PLATFORM, ROOT_SERIES, type AuditSigner, type SealTarget, type SeriesRef } from './types.js';
-
-/** The root key, or how to open it on first use (told whether the key store already holds root-wrapped keys). */
-export type RootKeySource = RootKeyProvider | ((hasWrappedKeys: () => Promise<boolean>) => Promise<RootKeyProvider>);
-
-export interface KeyringDeps {
-  db: Db;
-  audit: AuditRecorder;
-  clock: Clock;
-  rootKey: RootKeySource;
-  cache: { maxEntries: number; ttlSeconds: number };
-  /** Encryptions reserved in the key store per write (default 4096). */
-  reserveBlock?: number;
-  /** How often a destroy, retire or rotation by another process is looked for (default 1000 ms). */
-  revalidateMs?: number;
-}
-
-/**
- * The key hierarchy at work: seals and opens data under tenant, subject and
- * platform keys, computes blind indexes, and hands the audit module its
- * signing key. Never call it inside a `db.write`/`db.read` unit: it runs its
- * own (and may wait on an HSM or KMS).
- */
-export interface Keyring {
-  /** Seals under the subject's DEK (when `target.subjectId`), else the tenant's (or platform's) DEK; creates keys on first use. */
-  seal(target: SealTarget, plaintext: Buffer, ctx: EncryptionContext, actx?: RequestContext): Promise<Buffer>;
-  /** Opens an envelope under the key it names; KEY_DESTROYED when that key (or its KEK) was crypto-shredded. */
-  open(envelope: Buffer, ctx: EncryptionContext): Promise<Buffer>;
-  /** HMAC blind index of `value` under the tenant's index key for collection+field. */
-  blindIndex(tenantId: string, collection: string, field: string, value: string | Uint8Array, actx?: RequestContext): Promise<string>;
-  /** The current audit checkpoint signing key (created on first use). */
-  auditSigner(): Promise<AuditSigner>;
-  /** Every audit signing key version still held, for verifying older checkpoints. */
-  auditPublicKeys(): Promise<Array<{ keyId: string; version: number; publicKey: Buffer }>>;
-  /** Opens (or on first start creates) the root key now, instead of at first use. */
-  ready(): Promise<RootKeyDescription>;
-  /** Wipes every cached key and closes the root key provider. */
-  close(): Promise<void>;
-}
+import { AUDIT_SIGNING, DATA_PURPOSES, describeSeries, ROOT_SERIES, sealSeries, seriesKey, type AuditSigner, type SealTarget, type SeriesRef } from './types.js';
 
 /** Largest window of encryptions one reservation takes (a restart forfeits at most this much of 2^32). */
 const MAX_WINDOW = 65_536;
-
-const STALE: ReadonlySet<string> = new Set([CryptoErrorCode.USAGE_LIMIT, CryptoErrorCode.KEY_DESTROYED]);
-
-function isStale(e: unknown): boolean {
-  return isCustosError(e) && STALE.has(e.code);
-}
-
-function seriesKey(s: SeriesRef): string {
-  return `${s.owner}\u0000${s.purpose}\u0000${s.ref}`;
-}
-
-function sealSeries(t: SealTarget): SeriesRef {
-  if (t.tenantId === PLATFORM) return { owner: PLATFORM, purpose: 'platform-dek', ref: '' };
-  if (t.subjectId) return { owner: t.tenantId, purpose: 'subject-dek', ref: t.subjectId };
-  return { owner: t.tenantId, purpose: 'tenant-dek', ref: '' };
-}
-
-function describeSeries(s: SeriesRef): string {
-  return `${s.purpose} of ${s.owner}${s.ref ? ` (subject ${s.ref})` : ''}`;
-}
 
 /** A current-version pointer in the cache (nothing to wipe). */
 class CurrentRef {

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
-import { deriveIndexKey, encodeParts, prepareKey, type KeyWrapContext, type PreparedKey } from '../crypto/index.js';
+import { CryptoErrorCode, deriveIndexKey, encodeParts, prepareKey, type KeyWrapContext, type PreparedKey } from '../crypto/index.js';
+import { isCustosError } from '../shared/errors.js';
 import type { Wipeable } from './cache.js';
 import type { VersionRow } from './store.js';
 import { ROOT_WRAPPED, type AuditSigner, type KeyPurpose, type SeriesRef } from './types.js';
@@ -36,6 +37,13 @@ export function rootWrapAad(v: VersionInfo): Buffer {
 /** Context of a KEK-wrapped key (wrapKey/unwrapKey): same bindings as rootWrapAad. */
 export function kekWrapContext(v: VersionInfo): KeyWrapContext {
   return { tenantId: v.owner, purpose: `${v.purpose}/${v.ref === '' ? '-' : v.ref}/v${v.version}`, childKeyId: v.id };
+}
+
+const STALE: ReadonlySet<string> = new Set([CryptoErrorCode.USAGE_LIMIT, CryptoErrorCode.KEY_DESTROYED]);
+
+/** A key wiped from the cache, or its reserved window used up, between taking it and using it: take it again. */
+export function isStale(e: unknown): boolean {
+  return isCustosError(e) && STALE.has(e.code);
 }
 
 /** PKCS#8 DER prefix of an Ed25519 private key; its 32-byte seed follows. */

@@ -120,3 +120,20 @@ export interface RewrapProgress {
   done: number;
   total: number;
 }
+
+/** The series a sealed value goes under: the subject's DEK, else the tenant's (or the platform's) DEK. */
+export function sealSeries(t: SealTarget): SeriesRef {
+  if (t.tenantId === PLATFORM) return PLATFORM_DEK;
+  if (t.subjectId) return { owner: t.tenantId, purpose: 'subject-dek', ref: t.subjectId };
+  return { owner: t.tenantId, purpose: 'tenant-dek', ref: '' };
+}
+
+/** A series as one string (cache key). */
+export function seriesKey(s: SeriesRef): string {
+  return `${s.owner}\u0000${s.purpose}\u0000${s.ref}`;
+}
+
+/** A series in words, for messages. */
+export function describeSeries(s: SeriesRef): string {
+  return `${s.purpose} of ${s.owner}${s.ref ? ` (subject ${s.ref})` : ''}`;
+}

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { ACTIVITY, OCSF } from '../audit/index.js';
-import { CryptoErrorCode, wrapKey, wrappedKeyInfo, type RootKeyDescription } from '../crypto/index.js';
+import { wrapKey, wrappedKeyInfo, type RootKeyDescription } from '../crypto/index.js';
 import { systemContext, type RequestContext } from '../shared/context.js';
-import { isCustosError } from '../shared/errors.js';
 import type { KeyringCore } from './keyring.js';
-import { kekWrapContext, parentSeries, rootWrapAad, type VersionInfo } from './material.js';
+import { isStale, kekWrapContext, parentSeries, rootWrapAad, type VersionInfo } from './material.js';
 import * as store from './store.js';
 import { ROOT_SERIES, type SeriesRef } from './types.js';
 
@@ -36,7 +35,7 @@ export async function generateVersion(core: KeyringCore, s: SeriesRef, id: strin
       return { dk, wrapped, parentId: kek.info.id, rootVersion: null };
     } catch (e) {
       // A KEK wiped from the cache, or its reserved window used up meanwhile: take it again.
-      if (attempt < 3 && isCustosError(e) && (e.code === CryptoErrorCode.USAGE_LIMIT || e.code === CryptoErrorCode.KEY_DESTROYED)) continue;
+      if (attempt < 3 && isStale(e)) continue;
       dk.fill(0);
       throw e;
     }
