@@ -7,7 +7,7 @@ import { createForwarders, type ForwarderSet } from './audit/forward/index.js';
 import type { Config } from './config/index.js';
 import { openDatabase, type Db } from './db/index.js';
 import { createIdempotencyService } from './idempotency/index.js';
-import { createFileSealer, createIdentityService, csrfMatches, registerIdentityRoutes, SESSION_COOKIE, type IdentityService, type SecretSealer } from './identity/index.js';
+import { createIdentityService, createKeyringSealer, csrfMatches, registerIdentityRoutes, SESSION_COOKIE, type IdentityService, type SecretSealer } from './identity/index.js';
 import { createLogger } from './logger.js';
 import { buildServer } from './server/app.js';
 import { createMetrics } from './server/metrics.js';
@@ -28,7 +28,7 @@ export interface CustosOptions {
   auditSigner?: CheckpointSigner;
   /** false: the audit sequencer does not run in-process (tests drive custos.auditLog.sequencer.tick()). */
   auditSequencer?: boolean;
-  /** Seals identity secrets (TOTP secrets, emails); default: the interim file key in dataDir (identity/README.md). */
+  /** Seals identity secrets (TOTP secrets, emails); default: the keyring's platform keys (identity/README.md). */
   sealer?: SecretSealer;
   /** The root key (serve passes the one `prepare` unsealed); default: opened, or created on first start, at first use (keys/README.md). */
   rootKey?: RootKeySource;
@@ -85,21 +85,22 @@ export async function openCore(config: Config, options: CustosOptions = {}): Pro
   const db = options.wrapDb ? options.wrapDb(rawDb) : rawDb;
   const audit = createAuditRecorder({ clock, db });
   const guard = createGuard({ audit, clock, stepUpMinutes: config.identity.mfa.stepUpMinutes });
-  const identity = createIdentityService({
-    db,
-    audit,
-    guard,
-    clock,
-    sealer: options.sealer ?? createFileSealer(config.dataDir),
-    config: config.identity,
-    setupTokenTtlHours: config.bootstrap.tokenTtlHours,
-  });
   const keys = createKeyring({
     db,
     audit,
     clock,
     cache: config.keys.cache,
     rootKey: options.rootKey ?? ((hasWrappedKeys) => ensureRootKey(config, hasWrappedKeys)),
+  });
+  const identity = createIdentityService({
+    db,
+    audit,
+    guard,
+    clock,
+    // Identity secrets (TOTP secrets, emails, names, reasons) under the platform DEK; blind indexes under the platform index key.
+    sealer: options.sealer ?? createKeyringSealer(keys),
+    config: config.identity,
+    setupTokenTtlHours: config.bootstrap.tokenTtlHours,
   });
   return { config, clock, logger, rawDb, db, audit, identity, keys };
 }

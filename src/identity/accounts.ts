@@ -24,7 +24,7 @@ export function toAccount(row: AccountsTable): Account {
   };
 }
 
-export function emailIndex(deps: IdentityDeps, email: string): string {
+export function emailIndex(deps: IdentityDeps, email: string): Promise<string> {
   return deps.sealer.index('accounts', 'email', normaliseEmail(email));
 }
 
@@ -61,7 +61,7 @@ export async function prepareAccount(deps: IdentityDeps, input: NewAccountInput)
     id,
     realm,
     tenant_id: input.tenantId,
-    email_index: emailIndex(deps, input.email),
+    email_index: await emailIndex(deps, input.email),
     email_sealed: await seal('email', normaliseEmail(input.email)),
     name_sealed: await seal('name', input.name),
     password_hash: passwordHash,

@@ -19,6 +19,7 @@ export async function invite(
   checkBuiltinRoles(input.roles, input.tenantId ? 'tenant' : 'platform', input.roles);
   if (!input.tenantId || input.roles.some((r) => r === 'owner' || r === 'admin')) deps.guard.requireRecentMfa(ctx);
   const { token, hash } = newSecretToken(INVITE_PREFIX);
+  const index = await emailIndex(deps, input.email);
   const now = deps.clock.now();
   const id = newId();
   const expiresAt = new Date(now.getTime() + deps.config.invitationTtlHours * 3600_000).toISOString();
@@ -28,7 +29,7 @@ export async function invite(
       token_hash: hash,
       realm: realmOf(input.tenantId),
       tenant_id: input.tenantId,
-      email_index: emailIndex(deps, input.email),
+      email_index: index,
       roles: JSON.stringify(input.roles),
       created_by: ctx.actor.type === 'anonymous' ? 'anonymous' : ctx.actor.id,
       created_at: now.toISOString(),
@@ -58,7 +59,7 @@ export async function acceptInvitation(
   if (!input.token.startsWith(INVITE_PREFIX) || input.token.length > 100) throw identityErrors.invitationInvalid();
   const inv = await deps.db.read((tx) => findInvitation(tx, hashToken(input.token)));
   const now = deps.clock.now().toISOString();
-  if (!inv || inv.used_at || inv.expires_at <= now || inv.email_index !== emailIndex(deps, input.email)) throw identityErrors.invitationInvalid();
+  if (!inv || inv.used_at || inv.expires_at <= now || inv.email_index !== (await emailIndex(deps, input.email))) throw identityErrors.invitationInvalid();
   const row = await prepareAccount(deps, { tenantId: inv.tenant_id, email: input.email, name: input.name, password: input.password, roles: JSON.parse(inv.roles) as string[] });
   await deps.db.write(async (tx) => {
     if (!(await consumeInvitation(tx, inv.id, deps.clock.now().toISOString()))) throw identityErrors.invitationInvalid();

@@ -5,7 +5,7 @@ import { registerWebauthnRoutes } from './routes-webauthn.js';
 import type { IdentityService } from './service.js';
 
 export { createIdentityService, type IdentityService } from './service.js';
-export { createFileSealer, type SecretSealer, type SealContext } from './sealer.js';
+export { createFileSealer, createKeyringSealer, type PlatformKeyring, type SecretSealer, type SealContext } from './sealer.js';
 export { createPasswordHasher, checkPassword, type PasswordHasher } from './password.js';
 export { csrfMatches, csrfTokenOf } from './sessions.js';
 export { SESSION_COOKIE } from './routes.js';

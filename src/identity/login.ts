@@ -47,7 +47,7 @@ export interface LoginInput {
  * must first be enrolled — never a usable one.
  */
 export async function login(deps: IdentityDeps, ctx: RequestContext, input: LoginInput): Promise<IssuedSession> {
-  const index = emailIndex(deps, input.email);
+  const index = await emailIndex(deps, input.email);
   const realm = realmOf(input.tenantId);
   const accountKey = { key: `acct:${realm}:${index}`, max: deps.config.lockout.accountMax };
   const ipKey = { key: `ip:${ctx.sourceIp ?? 'none'}`, max: deps.config.lockout.ipMax };

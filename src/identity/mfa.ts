@@ -71,11 +71,21 @@ async function matchStep(deps: IdentityDeps, sealed: Uint8Array, accountId: stri
   return delta === null ? null : Math.floor(now / 1000 / PERIOD) + delta;
 }
 
-export async function issueRecoveryCodes(deps: IdentityDeps, tx: Tx, accountId: string): Promise<string[]> {
+/** A recovery code's keyed hash, bound to its account (one index key for all accounts: no per-account key cache). */
+function recoveryHash(deps: IdentityDeps, accountId: string, code: string): Promise<string> {
+  return deps.sealer.index('mfa_recovery_codes', 'code', `${accountId}\u0000${code}`);
+}
+
+/** Ten new codes and their keyed hashes, made before any unit of work (the keyring may read its store). */
+export async function prepareRecoveryCodes(deps: IdentityDeps, accountId: string): Promise<{ codes: string[]; hashes: string[] }> {
   const codes = newRecoveryCodes();
-  const hashes = codes.map((c) => deps.sealer.index('mfa_recovery_codes', accountId, c));
-  await replaceRecoveryCodes(tx, accountId, hashes, deps.clock.now().toISOString());
-  return codes;
+  return { codes, hashes: await Promise.all(codes.map((c) => recoveryHash(deps, accountId, c))) };
+}
+
+/** Replaces the account's recovery codes inside the caller's unit of work; returns the codes to show once. */
+export async function storeRecoveryCodes(deps: IdentityDeps, tx: Tx, accountId: string, prepared: { codes: string[]; hashes: string[] }): Promise<string[]> {
+  await replaceRecoveryCodes(tx, accountId, prepared.hashes, deps.clock.now().toISOString());
+  return prepared.codes;
 }
 
 /**
@@ -93,11 +103,12 @@ export async function confirmTotpEnrolment(
   const row = await deps.db.read((tx) => findTotp(tx, accountId));
   if (!row || row.confirmed_at) throw identityErrors.mfaNotEnrolled();
   const step = await matchStep(deps, row.secret_sealed, accountId, code);
+  const prepared = await prepareRecoveryCodes(deps, accountId);
   return deps.db.write(async (tx) => {
     if (step === null || !(await advanceTotpStep(tx, accountId, step))) throw identityErrors.mfaInvalid();
     const now = deps.clock.now().toISOString();
     await confirmTotp(tx, accountId, now);
-    const recoveryCodes = await issueRecoveryCodes(deps, tx, accountId);
+    const recoveryCodes = await storeRecoveryCodes(deps, tx, accountId, prepared);
     await deps.audit.record(tx, ctx, mfaEvent('mfa.totp.enrol', accountId));
     if (!mfaToken) return { recoveryCodes };
     const pending = await pendingSession(deps, tx, mfaToken);
@@ -106,11 +117,8 @@ export async function confirmTotpEnrolment(
 }
 
 /** Checks a TOTP or recovery code for `accountId`; a used code or step never passes again. */
-async function checkCode(deps: IdentityDeps, tx: Tx, accountId: string, method: 'totp' | 'recovery', code: string, step: number | null): Promise<boolean> {
-  if (method === 'recovery') {
-    const hash = deps.sealer.index('mfa_recovery_codes', accountId, normaliseRecoveryCode(code));
-    return useRecoveryCode(tx, accountId, hash, deps.clock.now().toISOString());
-  }
+async function checkCode(deps: IdentityDeps, tx: Tx, accountId: string, method: 'totp' | 'recovery', hash: string | null, step: number | null): Promise<boolean> {
+  if (method === 'recovery') return hash !== null && useRecoveryCode(tx, accountId, hash, deps.clock.now().toISOString());
   return step !== null && advanceTotpStep(tx, accountId, step);
 }
 
@@ -127,11 +135,12 @@ export async function verifyMfa(deps: IdentityDeps, ctx: RequestContext, input: 
   await deps.throttle.take([key]);
   const totp = await deps.db.read((tx) => findTotp(tx, accountId));
   const step = input.method === 'totp' && totp?.confirmed_at ? await matchStep(deps, totp.secret_sealed, accountId, input.code) : null;
+  const recovery = input.method === 'recovery' ? await recoveryHash(deps, accountId, normaliseRecoveryCode(input.code)) : null;
   const target = { type: 'account', id: accountId };
   const account = await deps.db.read((tx) => findAccount(tx, accountId));
   try {
     return await deps.db.write(async (tx) => {
-      if (!(await checkCode(deps, tx, accountId, input.method, input.code, step))) throw identityErrors.mfaInvalid();
+      if (!(await checkCode(deps, tx, accountId, input.method, recovery, step))) throw identityErrors.mfaInvalid();
       const issued = await activatePending(deps, tx, await pendingSession(deps, tx, input.mfaToken), ctx);
       await deps.audit.record(tx, ctx, authEvent('auth.mfa', 'success', target, { method: input.method, sessionId: issued.session.id }, account?.tenant_id));
       return issued;
@@ -151,9 +160,10 @@ export async function regenerateRecoveryCodes(deps: IdentityDeps, ctx: RequestCo
   if (ctx.actor.type !== 'user') throw identityErrors.sessionInvalid();
   deps.guard.requireRecentMfa(ctx);
   const accountId = ctx.actor.id;
+  const prepared = await prepareRecoveryCodes(deps, accountId);
   return deps.db.write(async (tx) => {
     if (!(await hasSecondFactor(tx, accountId))) throw identityErrors.mfaNotEnrolled();
-    const codes = await issueRecoveryCodes(deps, tx, accountId);
+    const codes = await storeRecoveryCodes(deps, tx, accountId, prepared);
     await deps.audit.record(tx, ctx, mfaEvent('mfa.recovery_codes.regenerate', accountId));
     return codes;
   });

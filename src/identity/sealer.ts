@@ -16,7 +16,28 @@ export interface SecretSealer {
   seal(ctx: SealContext, plaintext: Buffer): Promise<Buffer>;
   open(ctx: SealContext, envelope: Uint8Array): Promise<Buffer>;
   /** Equality index of a normalised value (per collection and field). */
-  index(collection: string, field: string, value: string): string;
+  index(collection: string, field: string, value: string): Promise<string>;
+}
+
+/** The part of the keys module's keyring identity uses (src/keys: platform DEK and platform index key). */
+export interface PlatformKeyring {
+  seal(target: { tenantId: string }, plaintext: Buffer, ctx: SealContext): Promise<Buffer>;
+  open(envelope: Buffer, ctx: SealContext): Promise<Buffer>;
+  blindIndex(tenantId: string, collection: string, field: string, value: string): Promise<string>;
+}
+
+/**
+ * The production sealer: identity secrets under the keyring's platform DEK
+ * (wrapped by the root key, kept in the key store), blind indexes under the
+ * platform index key. The seal context's tenantId must be "_platform".
+ */
+export function createKeyringSealer(keys: PlatformKeyring): SecretSealer {
+  const PLATFORM = '_platform';
+  return {
+    seal: (ctx, plaintext) => keys.seal({ tenantId: PLATFORM }, plaintext, { ...ctx, tenantId: PLATFORM }),
+    open: (ctx, envelope) => keys.open(Buffer.from(envelope), { ...ctx, tenantId: PLATFORM }),
+    index: (collection, field, value) => keys.blindIndex(PLATFORM, collection, field, value),
+  };
 }
 
 const KEY_ID = '01900000-0000-7000-8000-000000000006';
@@ -39,6 +60,6 @@ export function createFileSealer(dataDir: string): SecretSealer {
   return {
     seal: async (ctx, plaintext) => seal(key, plaintext, ctx),
     open: async (ctx, envelope) => open(key, Buffer.from(envelope), ctx),
-    index: (collection, field, value) => blindIndex(deriveIndexKey(indexRoot, collection, field), value),
+    index: async (collection, field, value) => blindIndex(deriveIndexKey(indexRoot, collection, field), value),
   };
 }

@@ -15,7 +15,7 @@ import type { Tx } from '../db/index.js';
 import type { RequestContext } from '../shared/context.js';
 import { identityErrors } from './errors.js';
 import { authEvent } from './login.js';
-import { hasSecondFactor, issueRecoveryCodes, subjectOf } from './mfa.js';
+import { hasSecondFactor, prepareRecoveryCodes, storeRecoveryCodes, subjectOf } from './mfa.js';
 import { activatePending, pendingSession } from './sessions.js';
 import { findAccount, findSession } from './store.js';
 import * as store from './store-webauthn.js';
@@ -104,13 +104,14 @@ export async function verifyPasskeyRegistration(
   const { credential } = result.registrationInfo;
   const now = deps.clock.now().toISOString();
   const row = { id: credential.id, account_id: accountId, public_key: credential.publicKey, counter: credential.counter, transports: JSON.stringify(credential.transports ?? []), created_at: now, last_used_at: null };
+  const prepared = await prepareRecoveryCodes(deps, accountId);
   return deps.db.write(async (tx) => {
     if (await store.credentialExists(tx, row.id)) throw identityErrors.mfaAlreadyEnrolled();
     const first = !(await hasSecondFactor(tx, accountId));
     await store.insertCredential(tx, row);
     await deps.audit.record(tx, ctx, { classUid: OCSF.ACCOUNT_CHANGE, activityId: ACTIVITY.UPDATE, action: 'mfa.webauthn.register', kind: 'security', outcome: 'success', severity: 'medium', target: { type: 'account', id: accountId }, details: { credential: row.id } });
     const passkey = { id: row.id, transports: transportsOf(row.transports), createdAt: now, lastUsedAt: null };
-    const recoveryCodes = first ? await issueRecoveryCodes(deps, tx, accountId) : undefined;
+    const recoveryCodes = first ? await storeRecoveryCodes(deps, tx, accountId, prepared) : undefined;
     if (!input.mfaToken) return { passkey, ...(recoveryCodes ? { recoveryCodes } : {}) };
     const pending = await pendingSession(deps, tx, input.mfaToken);
     return { passkey, ...(recoveryCodes ? { recoveryCodes } : {}), session: await activatePending(deps, tx, pending, ctx) };
