@@ -1,11 +1,13 @@
 // `npm run bench [-- suite …] [--seconds N]`: each figure is printed beside a
 // baseline measured in the same run.
 import { benchCrypto } from './crypto.js';
+import { benchAudit } from './audit.js';
 import { benchFoundation } from './foundation.js';
 import { benchIdentity } from './identity.js';
 
 const SUITES: Record<string, (seconds: number) => Promise<void>> = {
   foundation: benchFoundation,
+  audit: benchAudit,
   crypto: benchCrypto,
   identity: benchIdentity,
 };

@@ -1,7 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkpointKey, signerFromPrivateKey } from '../src/audit/index.js';
-import { leafHash, merkleRoot, openCheckpoint, verifyLog } from '../src/audit/log/index.js';
+import { consistencyProof, inclusionProof, leafHash, MemoryTree, merkleRoot, openCheckpoint, rootAt, verifyLog } from '../src/audit/log/index.js';
+import { nodeReader } from '../src/audit/store.js';
 import { createSequencer } from '../src/audit/sequencer/index.js';
 import { openDatabase, type Db } from '../src/db/index.js';
 import { createAuditRecorder } from '../src/audit/index.js';
@@ -65,5 +66,32 @@ describe.each(DIALECTS)('audit sequencer on %s', (dialect) => {
       origin: ORIGIN,
     });
     expect(result.ok).toBe(true);
+  });
+
+  it('serves every root and proof from the stored nodes (levels 1-3 recomputed from leaves) exactly as the in-memory tree', async () => {
+    env = await testEnv(dialect);
+    db = await open(env);
+    const key = checkpointKey(ORIGIN, signerFromPrivateKey(generateKeyPairSync('ed25519').privateKey));
+    const seq = createSequencer({ db, key: async () => key, origin: ORIGIN, batchSize: 13, pollMs: 50, checkpointIntervalMs: 0, now: () => new Date() });
+    await record(db, 70);
+    await seq.tick();
+    const rows = await db.read((tx) => tx.selectFrom('audit_entries').select(['leaf_hash']).orderBy('idx').execute());
+    const mem = new MemoryTree();
+    mem.appendLeafHashes(rows.map((r) => r.leaf_hash));
+    await db.read(async (tx) => {
+      const reader = nodeReader(tx);
+      for (let size = 1; size <= 70; size++) {
+        expect((await rootAt(reader, size)).equals(await mem.root(size)), `root ${size}`).toBe(true);
+        for (const index of [0, size >> 1, size - 1]) {
+          expect(await inclusionProof(reader, index, size), `inclusion ${index}/${size}`).toEqual(await mem.inclusionProof(index, size));
+        }
+        for (const from of [1, size >> 1 || 1, size]) {
+          expect(await consistencyProof(reader, from, size), `consistency ${from}/${size}`).toEqual(await mem.consistencyProof(from, size));
+        }
+      }
+    });
+    const stored = await db.read((tx) => tx.selectFrom('audit_nodes').select(['level']).execute());
+    expect(stored.every((n) => n.level >= 4)).toBe(true);
+    expect(stored.length).toBe(4 + 2 + 1); // levels 4, 5, 6 under 70 leaves
   });
 });

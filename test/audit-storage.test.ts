@@ -57,7 +57,7 @@ describe.each(DIALECTS)('audit log storage on %s', (dialect) => {
 
   it("Custos's own connection cannot UPDATE, DELETE or TRUNCATE entries, nodes, checkpoints or prune floors", async () => {
     const db = await fresh();
-    await record(db, 5);
+    await record(db, 20); // 20 entries: one stored node (level 4 covers 16 leaves)
     await sequencer(db).tick({ checkpoint: true });
     const refused = async (what: string, fn: (tx: Parameters<Parameters<Db['write']>[0]>[0]) => Promise<unknown>) => {
       const error = await db.write(fn).then(() => undefined, (e: unknown) => e);

@@ -3,25 +3,56 @@
  * prune floors and state. The only audit file that queries these tables;
  * it returns rows and never decides anything.
  */
-import type { Insertable, Selectable } from 'kysely';
+import { CompiledQuery, type Insertable, type Selectable } from 'kysely';
 import type { Tx } from '../db/index.js';
 import type { AuditCheckpointsTable, AuditEntriesTable } from '../db/types.js';
-import type { NodeId, NodeReader, TreeNode } from './log/index.js';
+import { merkleRoot, type NodeId, type NodeReader, type TreeNode } from './log/index.js';
 
 export type EntryRow = Selectable<AuditEntriesTable>;
 export type NewEntry = Insertable<AuditEntriesTable>;
 export type CheckpointRow = Selectable<AuditCheckpointsTable>;
 
-/** Rows per multi-row INSERT: 14 columns × 400 stays far below both dialects' parameter limits. */
-const CHUNK = 400;
+/** Rows per multi-row INSERT: 14 columns × 500 stays far below both dialects' parameter limits. */
+const CHUNK = 500;
+const ENTRY_COLUMNS = [
+  'idx', 'event_id', 'recorded_at', 'tenant_id', 'class_uid', 'activity_id', 'action',
+  'actor_type', 'actor_id', 'target_type', 'target_id', 'outcome', 'event', 'leaf_hash',
+] as const satisfies ReadonlyArray<keyof NewEntry>;
+
+function entryParams(rows: readonly NewEntry[]): unknown[] {
+  const params: unknown[] = [];
+  for (const row of rows) for (const c of ENTRY_COLUMNS) params.push(row[c] ?? null);
+  return params;
+}
+
+/** The SQL of a full CHUNK-row entries INSERT, per dialect: compiling 7000 values costs more than running them. */
+const chunkSql = new WeakMap<object, string>();
+
+async function insertEntryChunk(tx: Tx, rows: readonly NewEntry[]): Promise<void> {
+  const dialect = tx.getExecutor().adapter.constructor;
+  const cached = rows.length === CHUNK ? chunkSql.get(dialect) : undefined;
+  if (cached !== undefined) {
+    await tx.executeQuery(CompiledQuery.raw(cached, entryParams(rows)));
+    return;
+  }
+  const normalised = rows.map((r) => Object.fromEntries(ENTRY_COLUMNS.map((c) => [c, r[c] ?? null])) as NewEntry);
+  const query = tx.insertInto('audit_entries').values(normalised);
+  if (rows.length === CHUNK) {
+    const compiled = query.compile();
+    // Reuse the text only if our parameter order is exactly Kysely's (checked once per dialect).
+    const same = compiled.parameters.length === CHUNK * ENTRY_COLUMNS.length && entryParams(rows).every((v, i) => v === compiled.parameters[i]);
+    if (same) chunkSql.set(dialect, compiled.sql);
+  }
+  await query.execute();
+}
 
 export async function insertEntries(tx: Tx, rows: readonly NewEntry[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) await tx.insertInto('audit_entries').values(rows.slice(i, i + CHUNK)).execute();
+  for (let i = 0; i < rows.length; i += CHUNK) await insertEntryChunk(tx, rows.slice(i, i + CHUNK));
 }
 
 export async function insertNodes(tx: Tx, nodes: readonly TreeNode[]): Promise<void> {
   const rows = nodes.map((n) => ({ level: n.level, idx: n.index, hash: n.hash }));
-  for (let i = 0; i < rows.length; i += CHUNK * 3) await tx.insertInto('audit_nodes').values(rows.slice(i, i + CHUNK * 3)).execute();
+  for (let i = 0; i < rows.length; i += CHUNK * 2) await tx.insertInto('audit_nodes').values(rows.slice(i, i + CHUNK * 2)).execute();
 }
 
 export async function insertCheckpoint(tx: Tx, row: CheckpointRow): Promise<void> {
@@ -95,24 +126,60 @@ export async function entriesByIndex(tx: Tx, indexes: readonly number[]): Promis
 const key = (level: number, index: number) => `${level}/${index}`;
 
 /**
- * A NodeReader over `tx`: level 0 from the entries' leaf hashes (or the
- * level-0 nodes kept for pruned entries), higher levels from audit_nodes.
- * Answers a whole proof in at most three queries.
+ * Interior nodes are stored from this level up (about one row per eight
+ * entries); a node below it is recomputed from its at most 2^(level) leaf
+ * hashes when a proof or the frontier needs it (at most 15 leaves per proof).
+ */
+export const MIN_STORED_LEVEL = 4;
+
+/** Leaf hashes by index: the entries' column, or the level-0 rows kept for pruned entries. */
+async function leafHashes(tx: Tx, indexes: readonly number[]): Promise<Map<number, Buffer>> {
+  const found = new Map<number, Buffer>();
+  if (indexes.length === 0) return found;
+  for (const r of await tx.selectFrom('audit_entries').select(['idx', 'leaf_hash']).where('idx', 'in', indexes).execute()) {
+    found.set(Number(r.idx), Buffer.from(r.leaf_hash));
+  }
+  const missing = indexes.filter((i) => !found.has(i));
+  if (missing.length > 0) {
+    const rows = await tx.selectFrom('audit_nodes').select(['idx', 'hash']).where('level', '=', 0).where('idx', 'in', missing).execute();
+    for (const r of rows) found.set(Number(r.idx), Buffer.from(r.hash));
+  }
+  return found;
+}
+
+/** The node (level < MIN_STORED_LEVEL) folded from its leaves, or undefined if one is missing. */
+function derive(id: NodeId, leaves: Map<number, Buffer>): Buffer | undefined {
+  const first = id.index * 2 ** id.level;
+  const hashes: Buffer[] = [];
+  for (let i = first; i < first + 2 ** id.level; i++) {
+    const h = leaves.get(i);
+    if (!h) return undefined;
+    hashes.push(h);
+  }
+  return id.level === 0 ? hashes[0] : merkleRoot(hashes);
+}
+
+/**
+ * A NodeReader over `tx`: nodes from MIN_STORED_LEVEL up from audit_nodes,
+ * lower ones from the leaf hashes under them. Two or three queries per proof.
  */
 export function nodeReader(tx: Tx): NodeReader {
   const getNodes = async (ids: readonly NodeId[]): Promise<(Buffer | undefined)[]> => {
     const found = new Map<string, Buffer>();
-    const leaves = ids.filter((id) => id.level === 0).map((id) => id.index);
-    if (leaves.length > 0) {
-      const rows = await tx.selectFrom('audit_entries').select(['idx', 'leaf_hash']).where('idx', 'in', leaves).execute();
-      for (const r of rows) found.set(key(0, Number(r.idx)), Buffer.from(r.leaf_hash));
+    const low = ids.filter((id) => id.level < MIN_STORED_LEVEL);
+    const indexes = new Set<number>();
+    for (const id of low) for (let i = id.index * 2 ** id.level; i < (id.index + 1) * 2 ** id.level; i++) indexes.add(i);
+    const leaves = await leafHashes(tx, [...indexes]);
+    for (const id of low) {
+      const h = derive(id, leaves);
+      if (h) found.set(key(id.level, id.index), h);
     }
-    const rest = ids.filter((id) => !found.has(key(id.level, id.index)));
-    if (rest.length > 0) {
+    const high = ids.filter((id) => id.level >= MIN_STORED_LEVEL);
+    if (high.length > 0) {
       const rows = await tx
         .selectFrom('audit_nodes')
         .select(['level', 'idx', 'hash'])
-        .where((eb) => eb.or(rest.map((id) => eb.and([eb('level', '=', id.level), eb('idx', '=', id.index)]))))
+        .where((eb) => eb.or(high.map((id) => eb.and([eb('level', '=', id.level), eb('idx', '=', id.index)]))))
         .execute();
       for (const r of rows) found.set(key(r.level, Number(r.idx)), Buffer.from(r.hash));
     }

@@ -10,7 +10,7 @@ import { auditLogError } from '../errors.js';
 import { canonicalJson, integrate, leafHash, loadTreeState, type TreeState } from '../log/index.js';
 import { deleteOutbox, type OutboxRow } from '../outbox/store.js';
 import { signTreeHead, type CheckpointKey } from '../signer.js';
-import { insertCheckpoint, insertEntries, insertNodes, latestCheckpoint, nodeReader, treeSize, type NewEntry } from '../store.js';
+import { MIN_STORED_LEVEL, insertCheckpoint, insertEntries, insertNodes, latestCheckpoint, nodeReader, treeSize, type NewEntry } from '../store.js';
 
 export interface BatchInput {
   key: CheckpointKey;
@@ -104,8 +104,8 @@ export async function runBatch(tx: Tx, input: BatchInput): Promise<BatchResult> 
   const result = integrate(leaves, state);
   if (rows.length > 0) {
     await insertEntries(tx, entries);
-    // Level 0 is the entries' leaf_hash column; only interior nodes go to audit_nodes.
-    await insertNodes(tx, result.newNodes.filter((n) => n.level > 0));
+    // Level 0 is the entries' leaf_hash column; interior nodes are stored from MIN_STORED_LEVEL up.
+    await insertNodes(tx, result.newNodes.filter((n) => n.level >= MIN_STORED_LEVEL));
     await deleteOutbox(tx, rows.map((r) => Number(r.seq)));
   }
   let checkpointSize: number | undefined;

@@ -32,8 +32,9 @@ async function createEntries(db: Kysely<unknown>, { adapter }: MigrationContext)
 
 /**
  * 0004: the sequenced audit log (src/audit/README.md). Entries, the Merkle
- * nodes proofs need (one row per perfect subtree of level >= 1; level-0 rows
- * only for pruned entries, whose leaf hashes stay), signed checkpoints, the
+ * nodes proofs need (one row per perfect subtree of level >= 4, lower ones
+ * are recomputed from leaf hashes; level-0 rows only for pruned entries,
+ * whose leaf hashes stay), signed checkpoints, the
  * prune floors and a little state. Entries, nodes, checkpoints and floors are
  * append-only for the application; entries below the recorded prune floor
  * may be deleted (guarded in the database, see db/dialects/*-audit.ts).
