@@ -113,7 +113,7 @@ describe.each(DIALECTS)('audit reading API on %s', (dialect) => {
       const proof = (p.body.proof as string[]).map(b);
       expect(verifyInclusion(leaf, e.index, head1.size, proof, head1.root), `index ${e.index}`).toBe(true);
       if (proof.length > 0) {
-        proof[0]![0] ^= 1;
+        proof[0]![0] = proof[0]![0]! ^ 1;
         expect(verifyInclusion(leaf, e.index, head1.size, proof, head1.root)).toBe(false);
       }
     }
