@@ -59,7 +59,7 @@ function codeOf(e: unknown): string | undefined {
   return isCustosError(e) ? e.code : undefined;
 }
 
-async function passphraseFor(opts: RootKeyOptions): Promise<string | undefined> {
+function passphraseFor(opts: RootKeyOptions): string | undefined {
   const env = opts.env ?? process.env;
   const given = env[PASSPHRASE_ENV];
   return given !== undefined && given !== '' ? given : undefined;
@@ -73,7 +73,7 @@ async function passphraseFor(opts: RootKeyOptions): Promise<string | undefined> 
  */
 export async function openExistingRootKey(config: Config, opts: RootKeyOptions = {}): Promise<RootKeyProvider | undefined> {
   if (config.keys.provider === 'local' && !existsSync(path.join(keyringDir(config), 'root.json'))) return undefined;
-  const passphrase = await passphraseFor(opts);
+  const passphrase = passphraseFor(opts);
   try {
     return await openRootKeyProvider(rootKeyConfig(config, passphrase));
   } catch (e) {
@@ -105,7 +105,7 @@ export async function ensureRootKey(
   if (await hasWrappedKeys()) {
     throw keyErrors.orphanedKeyStore(config.keys.provider === 'local' ? keyringDir(config) : `the ${config.keys.provider} provider`);
   }
-  let passphrase = await passphraseFor(opts);
+  let passphrase = passphraseFor(opts);
   if (passphrase === undefined && opts.askNewPassphrase) {
     if (!process.stdin.isTTY) throw keyErrors.noTerminal();
     passphrase = await readPassphrase('New passphrase for the Custos keyring (at least 12 characters): ');
