@@ -1,7 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkpointKey, createAuditRecorder, signerFromPrivateKey, verifyStoredLog } from '../src/audit/index.js';
+import { checkpointKey, createAuditRecorder, createLogSource, signerFromPrivateKey, verifyStoredLog } from '../src/audit/index.js';
+import { createVerifyJob } from '../src/audit/scheduler.js';
 import { createSequencer, type Sequencer } from '../src/audit/sequencer/index.js';
 import { openDatabase, type Db } from '../src/db/index.js';
 import { systemClock } from '../src/shared/clock.js';
@@ -129,5 +130,45 @@ describe.each(DIALECTS)('audit log storage on %s', (dialect) => {
     expect(new Set(ids.map((e) => e.event_id)).size).toBe(240);
     const result = await verifyStoredLog(b, { verifier: KEY.verifier, origin: ORIGIN });
     expect(result).toMatchObject({ ok: true, size: 240, checkpointSize: 240 });
+  });
+
+  it('serves the forwarders: consecutive entries after an index, the newest index and checkpoint', async () => {
+    const db = await fresh();
+    const source = createLogSource(db);
+    expect(await source.latestIndex()).toBe(-1);
+    expect(await source.latestCheckpoint()).toBeUndefined();
+    await record(db, 30);
+    await sequencer(db, 7).tick({ checkpoint: true });
+    expect(await source.latestIndex()).toBe(29);
+    const cp = await source.latestCheckpoint();
+    expect(cp?.size).toBe(30);
+    expect(cp?.note.startsWith(`${ORIGIN}\n30\n`)).toBe(true);
+    const page = await source.entriesAfter(9, 8);
+    expect(page.map((e) => e.index)).toEqual([10, 11, 12, 13, 14, 15, 16, 17]);
+    const { leafHash } = await import('../src/audit/log/index.js');
+    for (const e of page) expect(leafHash(Buffer.from(e.eventJson)).toString('base64')).toBe(e.leafHash);
+    expect(await source.entriesAfter(-1, 1000)).toHaveLength(30);
+    expect(await source.entriesAfter(29, 10)).toEqual([]);
+  });
+
+  it('the scheduled verification records its result as an audit event, and only one process claims a slot', async () => {
+    const db = await fresh();
+    const audit = createAuditRecorder({ db, clock: systemClock });
+    await record(db, 10);
+    await sequencer(db).tick({ checkpoint: true });
+    const job = createVerifyJob({ db, audit, verifiers: async () => [KEY.verifier], origin: ORIGIN, clock: systemClock, intervalHours: 24, firstCheckMs: 1 });
+    const other = createVerifyJob({ db, audit, verifiers: async () => [KEY.verifier], origin: ORIGIN, clock: systemClock, intervalHours: 24, firstCheckMs: 1 });
+    job.start();
+    other.start();
+    const events = async () =>
+      (await db.read((tx) => tx.selectFrom('audit_outbox').select(['event', 'outcome']).where('action', '=', 'audit.verify').execute()));
+    for (let i = 0; i < 100 && (await events()).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100));
+    job.stop();
+    other.stop();
+    const found = await events();
+    expect(found).toHaveLength(1);
+    expect(found[0]!.outcome).toBe('success');
+    expect(JSON.parse(found[0]!.event).unmapped).toMatchObject({ size: 10, checkpointSize: 10 });
   });
 });
