@@ -66,8 +66,7 @@ export async function login(deps: IdentityDeps, ctx: RequestContext, input: Logi
     await deps.audit.recordAlone(ctx, authEvent('auth.login', 'failure', account ? { type: 'account', id: account.id } : target, { reason: 'credentials' }, input.tenantId));
     throw identityErrors.loginFailed();
   }
-  await deps.throttle.succeed(accountKey.key);
-  await deps.throttle.release(ipKey.key);
+  await deps.throttle.succeed(accountKey.key, [ipKey.key]);
   return startSession(deps, ctx, account, 'password');
 }
 

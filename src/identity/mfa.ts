@@ -5,7 +5,7 @@ import type { RequestContext } from '../shared/context.js';
 import { identityErrors } from './errors.js';
 import { newRecoveryCodes, normaliseRecoveryCode } from './secrets.js';
 import { activatePending, pendingSession } from './sessions.js';
-import { advanceTotpStep, confirmTotp, countWebauthn, findAccount, findTotp, replaceRecoveryCodes, updateSession, upsertTotp, useRecoveryCode } from './store.js';
+import { advanceTotpStep, clearThrottle, confirmTotp, countWebauthn, findAccount, findTotp, replaceRecoveryCodes, updateSession, upsertTotp, useRecoveryCode } from './store.js';
 import { authEvent } from './login.js';
 import type { IdentityDeps, IssuedSession } from './types.js';
 
@@ -143,9 +143,7 @@ export async function verifyMfa(deps: IdentityDeps, ctx: RequestContext, input: 
       if (!(await checkCode(deps, tx, accountId, input.method, recovery, step))) throw identityErrors.mfaInvalid();
       const issued = await activatePending(deps, tx, await pendingSession(deps, tx, input.mfaToken), ctx);
       await deps.audit.record(tx, ctx, authEvent('auth.mfa', 'success', target, { method: input.method, sessionId: issued.session.id }, account?.tenant_id));
-      return issued;
-    }).then(async (issued) => {
-      await deps.throttle.succeed(key.key);
+      await clearThrottle(tx, key.key);
       return issued;
     });
   } catch (e) {

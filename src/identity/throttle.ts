@@ -25,9 +25,8 @@ export interface Throttle {
   /** Takes one attempt on every key, or none and throws AUTH_LOCKED. */
   take(keys: ReadonlyArray<{ key: string; max: number }>): Promise<void>;
   fail(keys: ReadonlyArray<{ key: string; max: number }>): Promise<void>;
-  succeed(key: string): Promise<void>;
-  /** Gives back the attempt a success took on a shared key (an address): only failures fill it. */
-  release(key: string): Promise<void>;
+  /** Clears `key` and gives back the attempt the success took on each shared key in `release` (an address): only failures fill those. */
+  succeed(key: string, release?: readonly string[]): Promise<void>;
 }
 
 export function createThrottle(deps: { db: Db; clock: Clock; policy: LockoutPolicy }): Throttle {
@@ -61,11 +60,11 @@ export function createThrottle(deps: { db: Db; clock: Clock; policy: LockoutPoli
         }
       });
     },
-    async succeed(key) {
-      await db.write((tx) => clearThrottle(tx, key));
-    },
-    async release(key) {
-      await db.write((tx) => releaseAttempt(tx, key));
+    async succeed(key, release = []) {
+      await db.write(async (tx) => {
+        await clearThrottle(tx, key);
+        for (const k of release) await releaseAttempt(tx, k);
+      });
     },
   };
 }

@@ -17,7 +17,7 @@ import { identityErrors } from './errors.js';
 import { authEvent } from './login.js';
 import { hasSecondFactor, prepareRecoveryCodes, storeRecoveryCodes, subjectOf } from './mfa.js';
 import { activatePending, pendingSession } from './sessions.js';
-import { findAccount, findSession } from './store.js';
+import { clearThrottle, findAccount, findSession } from './store.js';
 import * as store from './store-webauthn.js';
 import type { SessionsTable } from './tables.js';
 import type { IdentityDeps, IssuedSession } from './types.js';
@@ -174,9 +174,9 @@ export async function verifyPasskeyLogin(deps: IdentityDeps, ctx: RequestContext
       if (!(await store.advanceCounter(tx, cred.id, pending.account_id, cred.counter, newCounter, deps.clock.now().toISOString()))) throw identityErrors.mfaInvalid();
       const issued = await activatePending(deps, tx, await pendingSession(deps, tx, input.mfaToken), ctx);
       await deps.audit.record(tx, ctx, authEvent('auth.mfa', 'success', target, { method: 'webauthn', credential: cred.id, sessionId: issued.session.id }, account?.tenant_id));
+      await clearThrottle(tx, key.key);
       return issued;
     });
-    await deps.throttle.succeed(key.key);
     return issued;
   } catch (e) {
     await deps.throttle.fail([key]);
