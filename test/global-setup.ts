@@ -31,9 +31,11 @@ export default async function setup(): Promise<() => Promise<void>> {
   await db.close();
   rmSync(dir, { recursive: true, force: true });
   return async () => {
-    const { rows } = await adminQuery(`SELECT datname FROM pg_database WHERE datname LIKE 'custos_t_%' OR datname = '${TEMPLATE_DB}'`);
+    // Only this run's databases: another run may be using its own at the same time.
+    const mine = `custos_t_${runId}_`;
+    const { rows } = await adminQuery(`SELECT datname FROM pg_database WHERE datname LIKE '${mine}%' OR datname = '${TEMPLATE_DB}'`);
     for (const r of rows as Array<{ datname: string }>) {
-      if (r.datname.startsWith('custos_t_') || r.datname === TEMPLATE_DB) await adminQuery(`DROP DATABASE IF EXISTS ${r.datname} WITH (FORCE)`);
+      if (r.datname.startsWith(mine) || r.datname === TEMPLATE_DB) await adminQuery(`DROP DATABASE IF EXISTS ${r.datname} WITH (FORCE)`);
     }
   };
 }

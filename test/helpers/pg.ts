@@ -25,7 +25,7 @@ let counter = 0;
 
 /** A fresh database copied from the migrated template; dropped by the returned function. */
 export async function freshPgDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `custos_t_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+  const name = `custos_t_${process.env.CUSTOS_TEST_RUN_ID ?? 'local'}_${process.pid}_${Date.now().toString(36)}_${counter++}`;
   await adminQuery(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
   return { url: urlFor(name), drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => undefined) };
 }
