@@ -88,94 +88,96 @@ function readDetails(q: EntryQuery): Record<string, JsonValue> {
   return used;
 }
 
-export function createAuditReadService(deps: AuditReadDeps): AuditReadService {
-  const { db, guard, audit } = deps;
+/** Authorises `audit:read`; a refusal (403) leaves an `audit.read_denied` security event first. */
+async function authorize(deps: AuditReadDeps, ctx: RequestContext, scope: Scope, what: string): Promise<void> {
+  try {
+    await deps.guard.assert(ctx, 'audit:read', scope);
+  } catch (e) {
+    if (isCustosError(e) && e.code === 'ACCESS_DENIED') {
+      await deps.audit.recordAlone(ctx, {
+        classUid: OCSF.API_ACTIVITY,
+        activityId: ACTIVITY.READ,
+        action: 'audit.read_denied',
+        kind: 'security',
+        outcome: 'failure',
+        severity: 'medium',
+        tenantId: scope.tenantId ?? null,
+        target: { type: 'audit_log', id: what },
+      });
+    }
+    throw e;
+  }
+}
 
-  async function authorize(ctx: RequestContext, scope: Scope, what: string): Promise<void> {
+/** The one event a successful read leaves: what was read, never what it contained. */
+function recordRead(deps: AuditReadDeps, ctx: RequestContext, what: string, tenantId: string | null, details: Record<string, JsonValue>) {
+  return deps.audit.recordAlone(ctx, {
+    classUid: OCSF.API_ACTIVITY,
+    activityId: ACTIVITY.READ,
+    action: 'audit.read',
+    kind: 'access',
+    outcome: 'success',
+    tenantId,
+    target: { type: 'audit_log', id: what },
+    details,
+  });
+}
+
+/** The verifier key whose signature the note carries ('' when none of ours). */
+async function signedBy(deps: AuditReadDeps, note: string): Promise<string> {
+  for (const k of await deps.keys()) {
     try {
-      await guard.assert(ctx, 'audit:read', scope);
-    } catch (e) {
-      if (isCustosError(e) && e.code === 'ACCESS_DENIED') {
-        await audit.recordAlone(ctx, {
-          classUid: OCSF.API_ACTIVITY,
-          activityId: ACTIVITY.READ,
-          action: 'audit.read_denied',
-          kind: 'security',
-          outcome: 'failure',
-          severity: 'medium',
-          tenantId: scope.tenantId ?? null,
-          target: { type: 'audit_log', id: what },
-        });
-      }
-      throw e;
+      openCheckpoint(note, [k.verifier], deps.origin);
+      return k.verifierKey;
+    } catch {
+      // signed by another version: try the next
     }
   }
+  return '';
+}
 
-  const recordRead = (ctx: RequestContext, what: string, tenantId: string | null, details: Record<string, JsonValue>) =>
-    audit.recordAlone(ctx, {
-      classUid: OCSF.API_ACTIVITY,
-      activityId: ACTIVITY.READ,
-      action: 'audit.read',
-      kind: 'access',
-      outcome: 'success',
-      tenantId,
-      target: { type: 'audit_log', id: what },
-      details,
-    });
+/** The size a proof is asked for: given, else the newest checkpoint's; never beyond the log. */
+async function sizeFor(tx: Tx, size: number | undefined): Promise<number> {
+  const latest = size === undefined ? await latestCheckpoint(tx) : undefined;
+  const chosen = size ?? (latest ? Number(latest.size) : 0);
+  const end = await treeSize(tx);
+  if (chosen > end) throw auditLogError('QUERY_INVALID', `size ${chosen} is beyond the log (${end} entries)`);
+  return chosen;
+}
 
-  /** The verifier key whose signature the note carries ('' when none of ours). */
-  async function signedBy(note: string): Promise<string> {
-    for (const k of await deps.keys()) {
-      try {
-        openCheckpoint(note, [k.verifier], deps.origin);
-        return k.verifierKey;
-      } catch {
-        // signed by another version: try the next
-      }
-    }
-    return '';
-  }
-
-  /** The size a proof is asked for: given, else the newest checkpoint's; never beyond the log. */
-  async function sizeFor(tx: Tx, size: number | undefined): Promise<number> {
-    const latest = size === undefined ? await latestCheckpoint(tx) : undefined;
-    const chosen = size ?? (latest ? Number(latest.size) : 0);
-    const end = await treeSize(tx);
-    if (chosen > end) throw auditLogError('QUERY_INVALID', `size ${chosen} is beyond the log (${end} entries)`);
-    return chosen;
-  }
-
+export function createAuditReadService(deps: AuditReadDeps): AuditReadService {
+  const { db } = deps;
   return {
     async listEntries(ctx, query) {
       const order = query.order ?? 'desc';
-      await authorize(ctx, { tenantId: query.tenant }, 'entries');
+      await authorize(deps, ctx, { tenantId: query.tenant }, 'entries');
       const filter = filterOf(query);
       const after = readCursor(query.cursor, order);
       const rows = await db.read((tx) => listEntries(tx, filter, { after, order, limit: query.limit + 1 }));
       const items = rows.slice(0, query.limit).map(toAuditEntry);
       const last = items[items.length - 1];
       const nextCursor = rows.length > query.limit && last ? encodeCursor(`${order}:${last.index}`) : null;
-      await recordRead(ctx, 'entries', query.tenant ?? null, { filters: readDetails(query), returned: items.length });
+      await recordRead(deps, ctx, 'entries', query.tenant ?? null, { filters: readDetails(query), returned: items.length });
       return { items, nextCursor };
     },
 
     async latestCheckpoint(ctx) {
-      await authorize(ctx, {}, 'checkpoint');
+      await authorize(deps, ctx, {}, 'checkpoint');
       const row = await db.read((tx) => latestCheckpoint(tx));
       if (!row) throw auditLogError('CHECKPOINT_NOT_FOUND', 'no checkpoint has been signed yet');
-      await recordRead(ctx, 'checkpoint', null, { size: Number(row.size) });
+      await recordRead(deps, ctx, 'checkpoint', null, { size: Number(row.size) });
       return {
         origin: deps.origin,
         size: Number(row.size),
         root: b64(row.root),
         note: row.note,
-        verifierKey: await signedBy(row.note),
+        verifierKey: await signedBy(deps, row.note),
         createdAt: row.created_at,
       };
     },
 
     async inclusionProof(ctx, index, size) {
-      await authorize(ctx, {}, 'inclusion-proof');
+      await authorize(deps, ctx, {}, 'inclusion-proof');
       const result = await db.read(async (tx) => {
         const n = await sizeFor(tx, size);
         const reader = nodeReader(tx);
@@ -183,18 +185,18 @@ export function createAuditReadService(deps: AuditReadDeps): AuditReadService {
         const [leaf] = await readNodes(reader, [{ level: 0, index }]);
         return { n, leaf: leaf as Buffer, proof, checkpoint: (await checkpointAt(tx, n))?.note ?? null };
       });
-      await recordRead(ctx, 'inclusion-proof', null, { index, size: result.n });
+      await recordRead(deps, ctx, 'inclusion-proof', null, { index, size: result.n });
       return { index, size: result.n, leafHash: b64(result.leaf), proof: result.proof.map(b64), checkpoint: result.checkpoint };
     },
 
     async consistencyProof(ctx, from, to) {
-      await authorize(ctx, {}, 'consistency-proof');
+      await authorize(deps, ctx, {}, 'consistency-proof');
       const result = await db.read(async (tx) => {
         const n = await sizeFor(tx, to);
         const proof = await consistencyProof(nodeReader(tx), from, n);
         return { n, proof, fromCp: (await checkpointAt(tx, from))?.note ?? null, toCp: (await checkpointAt(tx, n))?.note ?? null };
       });
-      await recordRead(ctx, 'consistency-proof', null, { from, to: result.n });
+      await recordRead(deps, ctx, 'consistency-proof', null, { from, to: result.n });
       return { from, to: result.n, proof: result.proof.map(b64), fromCheckpoint: result.fromCp, toCheckpoint: result.toCp };
     },
   };

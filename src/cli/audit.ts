@@ -37,18 +37,17 @@ async function withAudit<T>(config: Config, keyOption: string | undefined, fn: (
   }
 }
 
-export function registerAuditCommands(program: Command, deps: AuditCliDeps): void {
-  const { action } = deps;
-  const audit = program.command('audit').description('the tamper-evident audit log: verify, export, archive');
-  const keyHelp = 'trusted verifier key, or a file holding it (default: every audit signing key in this keyring)';
+const KEY_HELP = 'trusted verifier key, or a file holding it (default: every audit signing key in this keyring)';
+type AuditCommand = ReturnType<Command['command']>;
 
+function registerVerify(audit: AuditCommand, deps: AuditCliDeps): void {
   audit
     .command('verify')
     .description('recompute every leaf and the tree from storage and check every checkpoint (exit 0 ok, 1 tampered, 2 could not run)')
     .option('--against <file...>', 'earlier checkpoint(s) kept elsewhere (witness copies) the log must extend')
-    .option('--key <vkey|file>', keyHelp)
+    .option('--key <vkey|file>', KEY_HELP)
     .action(
-      action(async (o: { against?: string[]; key?: string }) => {
+      deps.action(async (o: { against?: string[]; key?: string }) => {
         const config = deps.readConfig();
         const support = await import('../audit/cli-support.js');
         const witness = (o.against ?? []).map(support.readWitness);
@@ -57,12 +56,14 @@ export function registerAuditCommands(program: Command, deps: AuditCliDeps): voi
         return result.ok ? EXIT.OK : EXIT.FOUND;
       }),
     );
+}
 
+function registerKey(audit: AuditCommand, deps: AuditCliDeps): void {
   audit
     .command('key')
     .description("print the log's current C2SP verifier key (keep a copy off-system for `audit verify --key` and witnesses)")
     .action(
-      action(async () => {
+      deps.action(async () => {
         const config = deps.readConfig();
         const support = await import('../audit/cli-support.js');
         const root = await (await import('../keys/index.js')).openExistingRootKey(config, { interactive: true });
@@ -76,7 +77,9 @@ export function registerAuditCommands(program: Command, deps: AuditCliDeps): voi
         }
       }),
     );
+}
 
+function registerBundles(audit: AuditCommand, deps: AuditCliDeps): void {
   audit
     .command('export')
     .description('write a self-contained bundle (entries, inclusion proofs, checkpoint, verifier key) for investigators')
@@ -84,9 +87,9 @@ export function registerAuditCommands(program: Command, deps: AuditCliDeps): voi
     .requiredOption('--to <time>', 'entries recorded before this ISO-8601 time')
     .requiredOption('--out <file>', 'bundle file to create (never overwritten)')
     .option('--tenant <id>', "only this tenant's entries")
-    .option('--key <vkey|file>', keyHelp)
+    .option('--key <vkey|file>', KEY_HELP)
     .action(
-      action(async (o: { from: string; to: string; out: string; tenant?: string; key?: string }) => {
+      deps.action(async (o: { from: string; to: string; out: string; tenant?: string; key?: string }) => {
         const config = deps.readConfig();
         const support = await import('../audit/cli-support.js');
         const range = support.timeRange(o.from, o.to);
@@ -94,13 +97,12 @@ export function registerAuditCommands(program: Command, deps: AuditCliDeps): voi
         out(`exported ${r.count} entries (proven in the tree of size ${r.size}) to ${o.out} (sha256 ${r.sha256})`);
       }),
     );
-
   audit
     .command('verify-bundle <file>')
     .description('verify an export or archive bundle offline (exit 0 ok, 1 invalid, 2 could not read)')
     .option('--key <vkey|file>', 'trusted verifier key (default: the key inside the bundle, which proves integrity but not origin)')
     .action(
-      action(async (file: string, o: { key?: string }) => {
+      deps.action(async (file: string, o: { key?: string }) => {
         const support = await import('../audit/cli-support.js');
         const keys = o.key === undefined ? undefined : await support.parseKeyOption(o.key);
         const verdict = await support.verifyBundleFile(file, keys);
@@ -108,15 +110,17 @@ export function registerAuditCommands(program: Command, deps: AuditCliDeps): voi
         return verdict.ok ? EXIT.OK : EXIT.FOUND;
       }),
     );
+}
 
+function registerArchive(audit: AuditCommand, deps: AuditCliDeps): void {
   audit
     .command('archive')
     .description('write an archive bundle of entries recorded before --before (past retention), verify it, then prune them')
     .requiredOption('--before <time>', 'archive entries recorded before this ISO-8601 time (at least audit.retentionDays ago)')
     .requiredOption('--out <file>', 'archive bundle to create (never overwritten)')
-    .option('--key <vkey|file>', keyHelp)
+    .option('--key <vkey|file>', KEY_HELP)
     .action(
-      action(async (o: { before: string; out: string; key?: string }) => {
+      deps.action(async (o: { before: string; out: string; key?: string }) => {
         const config = deps.readConfig();
         const support = await import('../audit/cli-support.js');
         const before = support.timeRange(o.before, o.before).from;
@@ -124,4 +128,12 @@ export function registerAuditCommands(program: Command, deps: AuditCliDeps): voi
         out(support.describeArchive(r, o.out));
       }),
     );
+}
+
+export function registerAuditCommands(program: Command, deps: AuditCliDeps): void {
+  const audit = program.command('audit').description('the tamper-evident audit log: verify, export, archive');
+  registerVerify(audit, deps);
+  registerKey(audit, deps);
+  registerBundles(audit, deps);
+  registerArchive(audit, deps);
 }

@@ -8,7 +8,7 @@
 import type { Tx } from '../../db/index.js';
 import { auditLogError } from '../errors.js';
 import { canonicalJson, integrate, leafHash, loadTreeState, type TreeState } from '../log/index.js';
-import { deleteOutbox, type OutboxRow } from '../outbox/store.js';
+import { deleteOutbox, readOutbox, type OutboxRow } from '../outbox/store.js';
 import { signTreeHead, type CheckpointKey } from '../signer.js';
 import { MIN_STORED_LEVEL, insertCheckpoint, insertEntries, insertNodes, latestCheckpoint, nodeReader, treeSize, type NewEntry } from '../store.js';
 
@@ -84,11 +84,6 @@ function toEntries(rows: readonly OutboxRow[], size: number): { entries: NewEntr
   return { entries, leaves };
 }
 
-async function readOutboxBatch(tx: Tx, limit: number): Promise<OutboxRow[]> {
-  // Every remaining row, not "after the last seq": on PostgreSQL a transaction may commit after a later seq was sequenced.
-  return tx.selectFrom('audit_outbox').selectAll().orderBy('seq').limit(limit).execute();
-}
-
 /** Runs one batch in `tx` (see the module comment). Adopt `state` only after the transaction committed. */
 export async function runBatch(tx: Tx, input: BatchInput): Promise<BatchResult> {
   if (!(await input.tryLock(tx))) return { locked: false, integrated: 0, state: input.state, checkpointSize: undefined, attested: -1, drained: true };
@@ -99,7 +94,8 @@ export async function runBatch(tx: Tx, input: BatchInput): Promise<BatchResult> 
     throw auditLogError('LOG_INCONSISTENT', `a checkpoint attests ${latestSize} entries but the log holds ${size}: refusing to extend it (run custos audit verify)`);
   }
   const state = input.state?.size === size ? input.state : await loadTreeState(nodeReader(tx), size);
-  const rows = await readOutboxBatch(tx, input.limit);
+  // Every remaining row (seq > 0), not "after the last seq": on PostgreSQL a lower seq may commit after a higher one was sequenced.
+  const rows = await readOutbox(tx, 0, input.limit);
   const { entries, leaves } = toEntries(rows, size);
   const result = integrate(leaves, state);
   if (rows.length > 0) {

@@ -55,58 +55,70 @@ export interface Sequencer {
 
 const MAX_BACKOFF_MS = 5_000;
 
+/** The tree as last committed here, and the cadence of checkpoints; drains the outbox batch by batch. */
+class Drainer {
+  state: TreeState | undefined;
+  /** Size of the newest checkpoint seen (-1: not read yet). */
+  attested = -1;
+  lastSignedAt = performance.now();
+
+  constructor(readonly options: SequencerOptions) {}
+
+  get checkpointDue(): boolean {
+    return performance.now() - this.lastSignedAt >= this.options.checkpointIntervalMs;
+  }
+
+  /** Batches until the outbox is drained (or another process holds the lock). */
+  async drain(force: boolean): Promise<TickResult> {
+    const { db } = this.options;
+    const key = await this.options.key();
+    const result: TickResult = { integrated: 0, size: this.state?.size ?? 0, checkpointSize: undefined, locked: true };
+    for (;;) {
+      const input = {
+        key,
+        origin: this.options.origin,
+        state: this.state,
+        limit: this.options.batchSize,
+        now: this.options.now(),
+        checkpointDue: force || this.checkpointDue,
+        tryLock: db.adapter.audit.tryLockSequencer,
+      };
+      const r = await db.write((tx) => runBatch(tx, input));
+      if (!r.locked) return { ...result, locked: false };
+      this.state = r.state;
+      this.attested = r.attested;
+      result.integrated += r.integrated;
+      result.size = r.state?.size ?? 0;
+      if (r.checkpointSize !== undefined) {
+        this.lastSignedAt = performance.now();
+        result.checkpointSize = r.checkpointSize;
+      }
+      if (r.integrated > 0 || r.checkpointSize !== undefined) this.options.onAppended?.();
+      if (r.drained) return result;
+    }
+  }
+
+  /** Work to do: outbox rows, or entries not yet under a checkpoint once the interval passed. */
+  async hasWork(): Promise<boolean> {
+    if (this.state === undefined || this.attested < 0) return true;
+    if (this.state.size > this.attested && this.checkpointDue) return true;
+    return this.options.db.read((tx) => outboxPending(tx));
+  }
+}
+
 export function createSequencer(options: SequencerOptions): Sequencer {
-  const { db } = options;
-  let state: TreeState | undefined;
-  let attested = -1;
-  let lastSignedAt = performance.now();
+  const drainer = new Drainer(options);
   let chain: Promise<unknown> = Promise.resolve();
   let running = false;
   let failures = 0;
   let wake: (() => void) | undefined;
   let loop: Promise<void> | undefined;
 
-  async function drain(force: boolean): Promise<TickResult> {
-    const key = await options.key();
-    const result: TickResult = { integrated: 0, size: state?.size ?? 0, checkpointSize: undefined, locked: true };
-    for (;;) {
-      const checkpointDue = force || performance.now() - lastSignedAt >= options.checkpointIntervalMs;
-      const input = {
-        key,
-        origin: options.origin,
-        state,
-        limit: options.batchSize,
-        now: options.now(),
-        checkpointDue,
-        tryLock: db.adapter.audit.tryLockSequencer,
-      };
-      const r = await db.write((tx) => runBatch(tx, input));
-      if (!r.locked) return { ...result, locked: false };
-      state = r.state;
-      result.integrated += r.integrated;
-      result.size = state?.size ?? 0;
-      attested = r.attested;
-      if (r.checkpointSize !== undefined) {
-        lastSignedAt = performance.now();
-        result.checkpointSize = r.checkpointSize;
-      }
-      if (r.integrated > 0 || r.checkpointSize !== undefined) options.onAppended?.();
-      if (r.drained) return result;
-    }
-  }
-
   const tick: Sequencer['tick'] = (opts = {}) => {
-    const run = chain.then(() => drain(opts.checkpoint === true));
+    const run = chain.then(() => drainer.drain(opts.checkpoint === true));
     chain = run.catch(() => undefined);
     return run;
   };
-
-  /** Work to do: outbox rows, or entries not yet under a checkpoint once the interval passed. */
-  async function hasWork(): Promise<boolean> {
-    if (state === undefined || attested < 0) return true;
-    if (state.size > attested && performance.now() - lastSignedAt >= options.checkpointIntervalMs) return true;
-    return db.read((tx) => outboxPending(tx));
-  }
 
   function sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -123,7 +135,7 @@ export function createSequencer(options: SequencerOptions): Sequencer {
   async function run(): Promise<void> {
     while (running) {
       try {
-        if (await hasWork()) await tick();
+        if (await drainer.hasWork()) await tick();
         failures = 0;
       } catch (e) {
         failures++;

@@ -21,7 +21,7 @@ export interface StoredVerifyOptions {
 export type StoredVerifyResult = VerifyResult & {
   /** Entries below this index were archived and pruned; their leaf hashes stood in for them. */
   readonly floor: number;
-  /** Entries read beyond the newest checkpoint (not yet attested by a signature). */
+  /** The tree size read when verification started (entries beyond the newest checkpoint included). */
   readonly total: number;
 };
 
