@@ -46,18 +46,8 @@ export interface RoleDefinition {
   purposes: readonly Purpose[];
 }
 
-const TENANT_ADMIN: readonly Permission[] = [
-  'integrations:read',
-  'integrations:write',
-  'integrations:use',
-  'members:read',
-  'members:manage',
-  'roles:manage',
-  'api_keys:read',
-  'api_keys:manage',
-  'records:read',
-  'records:write',
-];
+/** A tenant administrator holds every tenant permission. */
+const TENANT_ADMIN: readonly Permission[] = TENANT_PERMISSIONS;
 
 /**
  * Platform administrators administer tenants (not their personal data: no
