@@ -17,6 +17,7 @@ import { systemContext } from './shared/context.js';
 import { createTenantService, registerTenantRoutes, type TenantService } from './tenants/index.js';
 import { createKeyAdmin, createKeyring, ensureRootKey, registerKeyRoutes, type KeyAdmin, type KeyringCore, type RootKeySource } from './keys/index.js';
 import { createIntegrationService, registerIntegrationRoutes, type IntegrationService } from './integrations/index.js';
+import { createSiem, type Siem } from './siem/index.js';
 
 export interface CustosOptions {
   logger?: Logger;
@@ -49,6 +50,8 @@ export interface Custos {
   keys: KeyringCore;
   keyAdmin: KeyAdmin;
   integrations: IntegrationService;
+  /** The SIEM runtime: worker, notifier, alert and rule API (siem/README.md). */
+  siem: Siem;
   close(): Promise<void>;
 }
 
@@ -132,9 +135,13 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
     signer: options.auditSigner ?? (() => keys.auditSigner()),
     publicKeys: options.auditSigner ? undefined : async () => (await keys.auditPublicKeys()).map((k) => k.publicKey),
     runSequencer: options.auditSequencer,
-    onAppended: () => forwarders.wake(),
+    onAppended: () => {
+      forwarders.wake();
+      siem.wake();
+    },
   });
   const forwarders = createForwarders(config.audit.forwarders, { source: auditLog.source, db, clock, metrics, logger });
+  const siem = createSiem({ config, db, audit, guard, clock, logger, sealer: identity.deps.sealer, source: auditLog.source, reader: auditLog.reader, getAccount: (ctx, id) => identity.getAccount(ctx, id) });
 
   const app = await buildServer({
     config,
@@ -149,11 +156,13 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
       (a) => registerKeyRoutes(a, { admin: keyAdmin, idempotency }),
       (a) => registerIntegrationRoutes(a, { integrations, idempotency }),
       (a) => registerAccessRequestRoutes(a, accessRequests),
+      (a) => siem.register(a),
     ],
   });
 
   auditLog.start();
   forwarders.start();
+  siem.start();
   const expiry = setInterval(() => void accessRequests.sweep(systemContext('access-expiry')).catch((err: unknown) => logger.warn({ err }, 'access grant sweep failed')), 60_000);
   expiry.unref();
   return {
@@ -169,10 +178,12 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
     keys,
     keyAdmin,
     integrations,
+    siem,
     async close() {
       clearInterval(expiry);
       await app.close();
       await forwarders.stop();
+      await siem.stop();
       await auditLog.stop();
       await keys.close();
       await rawDb.close();

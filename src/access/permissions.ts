@@ -30,6 +30,8 @@ export const TENANT_PERMISSIONS = [
   'api_keys:manage',
   'records:read',
   'records:write',
+  /** Send external security events (firewall, VPN, cloud) into the audit log: POST /api/v1/events. */
+  'events:ingest',
 ] as const;
 
 export const PERMISSIONS = [...PLATFORM_PERMISSIONS, ...TENANT_PERMISSIONS] as const;

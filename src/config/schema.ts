@@ -142,6 +142,83 @@ const auditSchema = z.strictObject({
   forwarders: auditForwarders,
 });
 
+/** The SIEM runtime (src/siem/README.md): rules, alert suppression, notification channels. */
+const severityLevel = z.enum(['informational', 'low', 'medium', 'high', 'critical']);
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name');
+const siemSchema = z.strictObject({
+  /** Run the SIEM worker in this process (on PostgreSQL one process at a time holds its lease). */
+  enabled: z.boolean().default(true),
+  /** Evaluate the built-in rule pack (rules/sigma in the package). */
+  builtinRules: z.boolean().default(true),
+  /** Further Sigma rule files or directories of *.yml files, evaluated beside the pack. */
+  rulePaths: z.array(filePath).default([]),
+  /** A pipeline file (field mapping) replacing the pack's rules/sigma/pipeline.yml. */
+  pipeline: filePath.optional(),
+  /** Same rule and group within this window: the open alert's count grows instead of a new alert (per rule overridable). */
+  suppressionSeconds: z.number().int().min(0).max(30 * 86_400).default(3600),
+  /** Idle pause of the worker; an append by the sequencer wakes it at once. */
+  pollMs: z.number().int().min(10).max(60_000).default(1000),
+  /** Most log entries evaluated per transaction. */
+  batchSize: z.number().int().min(1).max(10_000).default(1000),
+  /** The worker lease (PostgreSQL: one process evaluates; another takes over after this). */
+  leaseSeconds: z.number().int().min(2).max(600).default(15),
+  notifications: z
+    .strictObject({
+      /** Attempts per notification before it is given up (audited, high severity). */
+      maxAttempts: z.number().int().min(1).max(1000).default(20),
+      /** Exponential backoff between attempts, with jitter. */
+      backoffBaseMs: z.number().int().min(10).max(600_000).default(1000),
+      backoffMaxMs: z.number().int().min(100).max(86_400_000).default(300_000),
+      webhook: z
+        .strictObject({
+          url: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }),
+          /** Environment variable holding the HMAC-SHA256 key (at least 32 bytes); never in the file. */
+          secretEnv: envName,
+          /** Plain http:// is refused unless this is set (a receiver on the loopback interface). */
+          allowHttp: z.boolean().default(false),
+          /** PEM CA file for the receiver (default: the system's). */
+          ca: filePath.optional(),
+          minSeverity: severityLevel.default('medium'),
+          timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+        })
+        .refine((w) => w.allowHttp || w.url.startsWith('https://'), { message: 'http:// needs allowHttp: true', path: ['url'] })
+        .optional(),
+      email: z
+        .strictObject({
+          host: z.string().min(1),
+          port: port.default(587),
+          /** Implicit TLS (port 465); otherwise STARTTLS. */
+          secure: z.boolean().default(false),
+          /** Refuse to send unless STARTTLS succeeds (ignored with `secure`). */
+          requireTls: z.boolean().default(true),
+          ca: filePath.optional(),
+          userEnv: envName.optional(),
+          passwordEnv: envName.optional(),
+          from: z.email(),
+          to: z.array(z.email()).min(1),
+          minSeverity: severityLevel.default('high'),
+          timeoutMs: z.number().int().min(100).max(120_000).default(15_000),
+        })
+        .refine((e) => Boolean(e.userEnv) === Boolean(e.passwordEnv), { message: 'userEnv and passwordEnv go together', path: ['userEnv'] })
+        .optional(),
+      syslog: z
+        .strictObject({
+          host: z.string().min(1),
+          port: port.default(6514),
+          /** PEM CA file the collector's certificate must chain to. */
+          ca: filePath,
+          serverName: z.string().min(1).optional(),
+          hostname: printable(255).optional(),
+          appName: printable(48).default('custos-siem'),
+          /** RFC 5424 facility; 4 is "security/authorization". */
+          facility: z.number().int().min(0).max(23).default(4),
+          minSeverity: severityLevel.default('low'),
+        })
+        .optional(),
+    })
+    .prefault({}),
+});
+
 /** Root key provider and key cache (src/keys). Secrets (passphrase, HSM PIN) never come from here. */
 const keysSchema = z
   .strictObject({
@@ -296,6 +373,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   identity: identitySchema,
+  siem: siemSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

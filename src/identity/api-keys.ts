@@ -157,7 +157,7 @@ export async function authenticateApiKey(deps: IdentityDeps, token: string, sour
   const now = deps.clock.now();
   const iso = now.toISOString();
   const row = await deps.db.read((tx) => findApiKeyByHash(tx, hashToken(token)));
-  if (!row || row.revoked_at || (row.expires_at && row.expires_at <= iso)) return undefined;
+  if (!row || row.revoked_at || row.suspended_at || (row.expires_at && row.expires_at <= iso)) return undefined;
   if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) > TOUCH_MS || row.last_used_ip !== sourceIp) {
     await deps.db.write((tx) => touchApiKey(tx, row.id, iso, sourceIp));
   }

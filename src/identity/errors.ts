@@ -11,6 +11,7 @@ const PASSWORD_CODES = {
 /** Identity error codes (docs/errors.md). Login refusals never say whether the account exists. */
 export const identityErrors = {
   loginFailed: () => createError('AUTH_LOGIN_FAILED', 'the email or the password is wrong', 401),
+  accountLocked: () => createError('AUTH_ACCOUNT_LOCKED', 'this account is locked by a security response; an administrator must unlock it', 403),
   locked: (retryAfterSeconds: number) =>
     createError('AUTH_LOCKED', `too many attempts; try again in ${retryAfterSeconds} s`, 429, { retryAfter: retryAfterSeconds }),
   sessionInvalid: () => createError('AUTH_SESSION_INVALID', 'the session is not valid or has expired', 401),

@@ -10,6 +10,7 @@ export { createPasswordHasher, checkPassword, type PasswordHasher } from './pass
 export { csrfMatches, csrfTokenOf } from './sessions.js';
 export { SESSION_COOKIE } from './routes.js';
 export { hashToken } from './secrets.js';
+export { lockAccount, unlockAccount, revokeAllSessions, restoreRevokedSessions, suspendApiKey, resumeApiKey, type LockDeps } from './locks.js';
 export type { Account, IssuedSession, SessionInfo } from './types.js';
 export { SESSION_PREFIX, SETUP_PREFIX, API_KEY_PREFIX } from './types.js';
 

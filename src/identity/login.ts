@@ -59,6 +59,11 @@ export async function login(deps: IdentityDeps, ctx: RequestContext, input: Logi
     throw e;
   }
   const account = await deps.db.read((tx) => findAccountByEmail(tx, realm, index));
+  if (account?.locked_at) {
+    // Refused before the password is checked, so a locked account tells an attacker nothing about the password.
+    await deps.audit.recordAlone(ctx, authEvent('auth.login', 'failure', { type: 'account', id: account.id }, { reason: 'account_locked' }, input.tenantId));
+    throw identityErrors.accountLocked();
+  }
   dummyHash ??= deps.hasher.hash('custos-dummy-password-for-timing');
   const ok = await deps.hasher.verify(account?.password_hash ?? (await dummyHash), input.password);
   if (!account || !ok || account.status !== 'active') {

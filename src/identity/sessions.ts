@@ -135,7 +135,7 @@ export async function authenticateSession(deps: IdentityDeps, token: string): Pr
     if (!session || session.state !== 'active' || session.revoked_at || session.absolute_expires_at <= iso) return undefined;
     if (Date.parse(session.last_seen_at) + idleMs <= now.getTime()) return undefined;
     const account = await findAccount(tx, session.account_id);
-    if (!account || account.status !== 'active') return undefined;
+    if (!account || account.status !== 'active' || account.locked_at) return undefined;
     return { session, actor: await actorFor(deps, tx, account, session) };
   });
   if (!found) throw identityErrors.sessionInvalid();

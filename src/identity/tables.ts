@@ -21,6 +21,8 @@ export interface AccountsTable {
   updated_at: string;
   password_changed_at: string | null;
   deactivated_at: string | null;
+  /** Set by a SIEM response (migration 0010-siem): login refused (AUTH_ACCOUNT_LOCKED) and sessions rejected until unlocked. */
+  locked_at?: string | null;
 }
 
 export interface InvitationsTable {
@@ -101,6 +103,8 @@ export interface ApiKeysTable {
   replaced_by: string | null;
   flagged_at: string | null;
   flag_reason: string | null;
+  /** Set by a SIEM response (migration 0010-siem): the key authenticates nothing until resumed. */
+  suspended_at?: string | null;
 }
 
 export interface TenantRolesTable {
