@@ -17,6 +17,7 @@ import { systemContext } from './shared/context.js';
 import { createTenantService, registerTenantRoutes, type TenantService } from './tenants/index.js';
 import { createKeyAdmin, createKeyring, ensureRootKey, registerKeyRoutes, type KeyAdmin, type KeyringCore, type RootKeySource } from './keys/index.js';
 import { createIntegrationService, registerIntegrationRoutes, type IntegrationService } from './integrations/index.js';
+import { createIngestService, createSyslogIngest, registerIngestRoutes, type SyslogListener } from './siem/ingest/index.js';
 import { createSiem, type Siem } from './siem/index.js';
 
 export interface CustosOptions {
@@ -52,6 +53,8 @@ export interface Custos {
   integrations: IntegrationService;
   /** The SIEM runtime: worker, notifier, alert and rule API (siem/README.md). */
   siem: Siem;
+  /** The RFC 5425 syslog listener (siem.ingest.syslog), null when off. */
+  syslogIngest: SyslogListener | null;
   close(): Promise<void>;
 }
 
@@ -122,6 +125,7 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
   const { keys } = core;
   const keyAdmin = createKeyAdmin({ core: keys, guard, idempotency });
   const integrations = createIntegrationService({ db, audit, guard, idempotency, clock, keys, tenants });
+  const ingest = createIngestService({ db, audit, guard, idempotency, clock, tenants });
   const accessRequests = createAccessRequestService({ db, audit, guard, clock, sealer: identity.deps.sealer });
   const auditLog = await createAuditLog({
     config,
@@ -156,11 +160,14 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
       (a) => registerKeyRoutes(a, { admin: keyAdmin, idempotency }),
       (a) => registerIntegrationRoutes(a, { integrations, idempotency }),
       (a) => registerAccessRequestRoutes(a, accessRequests),
+      (a) => registerIngestRoutes(a, { ingest }),
       (a) => siem.register(a),
     ],
   });
 
   auditLog.start();
+  const syslogIngest = await createSyslogIngest(config, { ingest, clock, logger });
+  await syslogIngest?.start();
   forwarders.start();
   siem.start();
   const expiry = setInterval(() => void accessRequests.sweep(systemContext('access-expiry')).catch((err: unknown) => logger.warn({ err }, 'access grant sweep failed')), 60_000);
@@ -179,8 +186,10 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
     keyAdmin,
     integrations,
     siem,
+    syslogIngest,
     async close() {
       clearInterval(expiry);
+      await syslogIngest?.close();
       await app.close();
       await forwarders.stop();
       await siem.stop();

@@ -142,10 +142,40 @@ const auditSchema = z.strictObject({
   forwarders: auditForwarders,
 });
 
+/** External events into the audit log (src/siem/ingest/README.md): the RFC 5424 syslog-over-TLS listener. */
+const siemIngestSchema = z.strictObject({
+  syslog: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      host: z.string().min(1).default('127.0.0.1'),
+      /** 6514 is RFC 5425's port; 0 picks a free one (tests). */
+      port: z.number().int().min(0).max(65535).default(6514),
+      /** PEM files; without them the HTTPS server's certificate (configured or self-signed) is used. */
+      cert: filePath.optional(),
+      key: filePath.optional(),
+      /** PEM CA bundle: when set, senders must present a certificate it signed (mutual TLS). */
+      clientCa: filePath.optional(),
+      /** The tenant the events belong to; absent: platform events (the operator's own firewalls and VPNs). */
+      tenantId: z.uuid().optional(),
+      /** With clientCa: senders whose certificate's common name is listed write into that tenant instead. */
+      clients: z.array(z.strictObject({ commonName: z.string().min(1).max(64), tenantId: z.uuid() })).default([]),
+      /** Largest message; RFC 5425 receivers must take 2048 octets and should take 8192. */
+      maxMessageBytes: z.number().int().min(2048).max(64 * 1024).default(16 * 1024),
+      maxConnections: z.number().int().min(1).max(10_000).default(64),
+      /** A connection silent this long is closed. */
+      idleTimeoutMs: z.number().int().min(1000).max(3_600_000).default(120_000),
+    })
+    .refine(certWithKey, certWithKeyIssue)
+    .refine((s) => s.clients.length === 0 || Boolean(s.clientCa), { message: 'clients needs clientCa (tenants by client certificate)', path: ['clients'] })
+    .prefault({}),
+});
+
 /** The SIEM runtime (src/siem/README.md): rules, alert suppression, notification channels. */
 const severityLevel = z.enum(['informational', 'low', 'medium', 'high', 'critical']);
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name');
 const siemSchema = z.strictObject({
+  /** External events: POST /api/v1/events and the syslog listener (src/siem/ingest). */
+  ingest: siemIngestSchema.prefault({}),
   /** Run the SIEM worker in this process (on PostgreSQL one process at a time holds its lease). */
   enabled: z.boolean().default(true),
   /** Evaluate the built-in rule pack (rules/sigma in the package). */
