@@ -8,6 +8,7 @@ import { OCSF, ACTIVITY, type AuditRecorder, type OcsfEvent, type Severity } fro
 import type { Tx } from '../db/index.js';
 import type { RequestContext } from '../shared/context.js';
 import { newId } from '../shared/ids.js';
+import { alertPayload } from './alert.js';
 import type { EffectiveSettings } from './rules.js';
 import type { SigmaMatch } from './sigma/index.js';
 import { findOpenAlert, insertAlert, updateAlert, type AlertRow } from './store.js';
@@ -62,27 +63,6 @@ function alertEvent(action: string, row: AlertRow, details: Record<string, strin
     target: { type: 'siem_alert', id: row.id },
     details,
   };
-}
-
-/** The notification body: the alert by reference (ids, rule, severity, log indexes), never event contents. */
-export function alertPayload(row: AlertRow): string {
-  return JSON.stringify({
-    type: 'custos.siem.alert',
-    alert: {
-      id: row.id,
-      ruleId: row.rule_id,
-      title: row.title,
-      severity: row.severity,
-      groupKey: row.group_key,
-      tenantId: row.tenant_id,
-      state: row.state,
-      count: row.count,
-      indexes: JSON.parse(row.indexes) as number[],
-      firstSeenAt: row.first_seen_at,
-      lastSeenAt: row.last_seen_at,
-      tags: JSON.parse(row.tags) as string[],
-    },
-  });
 }
 
 /** Applies one match; returns whether a new alert was opened (and notifications queued). */

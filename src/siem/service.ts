@@ -14,6 +14,7 @@ import { actorRef } from '../shared/context.js';
 import { isCustosError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { decodeCursor, encodeCursor, type Page } from '../shared/pagination.js';
+import { toAlert } from './alert.js';
 import { siemErrors } from './errors.js';
 import { revertResponse } from './responses.js';
 import { effectiveSettings, type LoadedRules, type SiemConfig } from './rules.js';
@@ -49,27 +50,6 @@ export interface SiemServiceDeps {
   config: SiemConfig;
   /** Rule settings changed: recompile in this process. */
   onRulesChanged: () => void;
-}
-
-export function toAlert(r: AlertRow): Alert {
-  return {
-    id: r.id,
-    ruleId: r.rule_id,
-    title: r.title,
-    severity: r.severity,
-    groupKey: r.group_key,
-    tenantId: r.tenant_id,
-    state: r.state,
-    assignee: r.assignee,
-    count: r.count,
-    indexes: JSON.parse(r.indexes) as number[],
-    firstSeenAt: r.first_seen_at,
-    lastSeenAt: r.last_seen_at,
-    tags: JSON.parse(r.tags) as string[],
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    closedAt: r.closed_at,
-  };
 }
 
 const toResponse = (r: ResponseRow): AlertResponse => ({
