@@ -47,11 +47,13 @@ export function threshold(s: { mean: number; var: number }, k: number): number {
 
 export class RateDeviation implements Correlator {
   #groups = new Map<string, { vals: string[]; s: Baseline }>();
+  #sweptAt = -Infinity;
   constructor(private readonly spec: CorrelationSpec) {}
 
   add(input: CorrInput): Fired | null {
     const { k, alpha, warmup } = this.spec.deviation!;
     const bucket = Math.floor(input.time / this.spec.timespanMs);
+    if (bucket > this.#sweptAt) this.#sweep(bucket);
     let g = this.#groups.get(input.groupKey);
     if (!g) {
       g = { vals: input.groupVals, s: { b: bucket, n: 0, mean: 0, var: 0, seen: 0, fired: false, ix: [] } };
@@ -75,14 +77,20 @@ export class RateDeviation implements Correlator {
     return { indexes: s.ix.slice(), groupVals: g.vals };
   }
 
+  /** Drops groups idle for more than MAX_GAP buckets: their baseline has decayed to nothing. */
+  #sweep(bucket: number): void {
+    this.#sweptAt = bucket;
+    for (const [key, g] of this.#groups) if (bucket - g.s.b > MAX_GAP) this.#groups.delete(key);
+  }
+
   snapshot(): unknown {
-    return [...this.#groups].map(([key, g]) => [key, g.vals, g.s]);
+    return structuredClone([...this.#groups].map(([key, g]) => [key, g.vals, g.s]));
   }
 
   restore(state: unknown): void {
     this.#groups.clear();
     if (!Array.isArray(state)) return;
-    for (const row of state as Array<[string, string[], Baseline]>) this.#groups.set(row[0], { vals: row[1], s: row[2] });
+    for (const row of structuredClone(state) as Array<[string, string[], Baseline]>) this.#groups.set(row[0], { vals: row[1], s: row[2] });
   }
 
   /** Read-only view for tests and operators: the baseline of one group. */

@@ -77,18 +77,15 @@ abstract class Windowed<S> implements Correlator {
     for (const [k, g] of this.groups) if (this.idle(g.s, now)) this.groups.delete(k);
   }
 
+  /** A deep copy: later events must not change a snapshot the caller holds (and vice versa for restore). */
   snapshot(): unknown {
-    return [...this.groups].map(([k, g]) => [k, g.vals, g.s]);
+    return structuredClone([...this.groups].map(([k, g]) => [k, g.vals, g.s]));
   }
 
   restore(state: unknown): void {
     this.groups.clear();
     if (!Array.isArray(state)) return;
-    for (const row of state as Array<[string, string[], S]>) this.groups.set(row[0], { vals: row[1], s: this.revive(row[2]) });
-  }
-
-  protected revive(s: S): S {
-    return s;
+    for (const row of structuredClone(state) as Array<[string, string[], S]>) this.groups.set(row[0], { vals: row[1], s: row[2] });
   }
 }
 
