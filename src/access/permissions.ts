@@ -16,6 +16,9 @@ export const PLATFORM_PERMISSIONS = [
   'access_requests:approve',
   'facilities:read',
   'facilities:manage',
+  'alerts:read',
+  'alerts:manage',
+  'siem:manage',
 ] as const;
 
 /** Permissions that act inside one tenant (tenant roles, API keys, just-in-time grants). */
@@ -59,8 +62,13 @@ const TENANT_ADMIN: readonly Permission[] = TENANT_PERMISSIONS;
  */
 export const BUILTIN_ROLES: Record<string, RoleDefinition> = {
   platform_admin: { realm: 'platform', permissions: [...PLATFORM_PERMISSIONS, ...TENANT_ADMIN.filter((p) => !p.startsWith('records:'))], purposes: [] },
-  security_analyst: { realm: 'platform', permissions: ['tenants:read', 'audit:read', 'keys:read', 'accounts:read'], purposes: ['security'] },
-  auditor: { realm: 'platform', permissions: ['tenants:read', 'audit:read', 'keys:read', 'accounts:read'], purposes: [] },
+  // The SOC runs the SIEM: reads and works alerts and tunes rules (siem:manage; turning on a response also needs step-up MFA).
+  security_analyst: {
+    realm: 'platform',
+    permissions: ['tenants:read', 'audit:read', 'keys:read', 'accounts:read', 'alerts:read', 'alerts:manage', 'siem:manage'],
+    purposes: ['security'],
+  },
+  auditor: { realm: 'platform', permissions: ['tenants:read', 'audit:read', 'keys:read', 'accounts:read', 'alerts:read'], purposes: [] },
   facilities_manager: { realm: 'platform', permissions: ['facilities:read', 'facilities:manage'], purposes: [] },
   support: { realm: 'platform', permissions: ['tenants:read'], purposes: [] },
   owner: { realm: 'tenant', permissions: TENANT_ADMIN, purposes: ['app_functionality', 'data_subject_request'] },

@@ -198,7 +198,7 @@ const siemSchema = z.strictObject({
       maxAttempts: z.number().int().min(1).max(1000).default(20),
       /** Exponential backoff between attempts, with jitter. */
       backoffBaseMs: z.number().int().min(10).max(600_000).default(1000),
-      backoffMaxMs: z.number().int().min(100).max(86_400_000).default(300_000),
+      backoffMaxMs: z.number().int().min(10).max(86_400_000).default(300_000),
       webhook: z
         .strictObject({
           url: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }),

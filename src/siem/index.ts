@@ -63,7 +63,7 @@ export interface Siem {
 /** Loads the rules and builds the senders (a bad rule file or a missing secret fails here, at start). */
 export function createSiem(deps: SiemDeps): Siem {
   const config = deps.config.siem;
-  const rules = loadRules(config, deps.packDir ?? packDirectory());
+  const rules = loadRules(config, deps.packDir ?? packDirectory(), (msg) => deps.logger.warn({ code: 'SIEM_RULES_UNREADABLE' }, msg));
   const senders = createSenders(config.notifications, { clock: deps.clock, env: deps.env ?? process.env });
   // The notifier asks the worker for the lease; the worker wakes the notifier: each refers to the other lazily.
   const worker = new SiemWorker({

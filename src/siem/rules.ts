@@ -82,7 +82,7 @@ function parseFile(file: string): SigmaRule[] {
 }
 
 /** Loads the pack (unless `builtinRules` is off) and the extra paths; rule ids must be unique across them. */
-export function loadRules(config: SiemConfig, packDir: string | undefined = packDirectory()): LoadedRules {
+export function loadRules(config: SiemConfig, packDir: string | undefined = packDirectory(), warn: (msg: string) => void = () => {}): LoadedRules {
   const origin = new Map<string, 'builtin' | 'extra'>();
   const rules: SigmaRule[] = [];
   const add = (list: SigmaRule[], from: 'builtin' | 'extra', file: string) => {
@@ -93,8 +93,10 @@ export function loadRules(config: SiemConfig, packDir: string | undefined = pack
     }
   };
   let mappingText: string | undefined;
-  if (config.builtinRules) {
-    if (!packDir) throw siemErrors.rulesUnreadable('rules/sigma', 'the built-in rule pack is not in the package (set siem.builtinRules: false to run without it)');
+  if (config.builtinRules && !packDir) {
+    // A package without its pack is a packaging fault; the SIEM still runs the extra rules and says so.
+    warn('siem: the built-in rule pack (rules/sigma) is not in the package; running without it');
+  } else if (config.builtinRules && packDir) {
     for (const f of ruleFiles(packDir)) add(parseFile(f), 'builtin', f);
     if (existsSync(path.join(packDir, PIPELINE))) mappingText = read(path.join(packDir, PIPELINE));
   }
