@@ -44,6 +44,16 @@ export function leafHashBinary(data: Uint8Array): string {
   return oneShotHash('sha256', leafScratch.subarray(0, n), 'binary');
 }
 
+/**
+ * Internal: leaf hash of data[start + 1, end) as a latin1 string, hashed in
+ * place: data[start] is a spare byte that is overwritten with the leaf
+ * prefix, so no copy is made (packed entry runs, see verify.ts).
+ */
+export function leafHashInPlace(data: Buffer, start: number, end: number): string {
+  data[start] = 0x00;
+  return oneShotHash('sha256', data.subarray(start, end), 'binary');
+}
+
 /** Internal: node hash of two 32-character latin1 strings, as a latin1 string. */
 export function nodeHashBinary(left: string, right: string): string {
   nodeScratch.write(left, 1, HASH_SIZE, 'latin1');

@@ -66,6 +66,7 @@ export {
   verifyLog,
   type EntrySource,
   type LogEntryRecord,
+  type LogEntryRun,
   type NoteSource,
   type VerifyFailure,
   type VerifyLogInput,

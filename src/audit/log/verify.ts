@@ -19,7 +19,7 @@
 import { isCustosError } from '../../shared/errors.js';
 import { openCheckpoint, parseCheckpoint } from './checkpoint.js';
 import { AUDIT_ERRORS, auditError } from './errors.js';
-import { HASH_SIZE, fromBinary, leafHashBinary, toBinary } from './hash.js';
+import { HASH_SIZE, fromBinary, leafHashBinary, leafHashInPlace, toBinary } from './hash.js';
 import { Frontier } from './merkle.js';
 import { splitNote, type NoteVerifier } from './note.js';
 
@@ -30,9 +30,24 @@ export interface LogEntryRecord {
   readonly leafHash: Uint8Array;
 }
 
-type Many<T> = T | readonly T[];
-/** Entries in index order, one by one or in pages. */
-export type EntrySource = AsyncIterable<Many<LogEntryRecord>> | Iterable<Many<LogEntryRecord>>;
+/**
+ * A page of entries packed into a few buffers, as a store reads it with one
+ * aggregate query instead of one row object per entry (building those costs
+ * more than hashing them). Entry i has index indexes[i], stored leaf hash
+ * leafHashes[32i, 32i + 32) and event bytes data[s + 1, ends[i]) where
+ * s = (i === 0 ? 0 : ends[i - 1]): every event is preceded by one spare byte,
+ * which the verifier overwrites with the leaf prefix to hash in place.
+ */
+export interface LogEntryRun {
+  readonly indexes: ArrayLike<number>;
+  readonly data: Buffer;
+  readonly ends: ArrayLike<number>;
+  readonly leafHashes: Uint8Array;
+}
+
+type Item = LogEntryRecord | readonly LogEntryRecord[] | LogEntryRun;
+/** Entries in index order: one by one, in pages, or in packed runs. */
+export type EntrySource = AsyncIterable<Item> | Iterable<Item>;
 /** Signed notes in non-decreasing tree-size order. */
 export type NoteSource = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
 
@@ -136,6 +151,26 @@ function openWitnesses(input: VerifyLogInput, origin: string): TreeHead[] {
   return heads.sort((a, b) => a.size - b.size);
 }
 
+const changed = (index: number): VerifyFailure =>
+  failure('changed-entry', index, index + 1, `entry ${index} does not match its stored leaf hash`);
+
+/** A run whose shape was checked, with its stored leaf hashes as one latin1 string. */
+interface CheckedRun {
+  readonly run: LogEntryRun;
+  readonly storedLeaves: string;
+}
+
+function checkedRun(run: LogEntryRun): CheckedRun {
+  const { indexes, data, ends, leafHashes } = run;
+  const n = indexes.length;
+  let ok = ends.length === n && leafHashes.length === n * HASH_SIZE;
+  for (let i = 0, s = 0; ok && i < n; s = ends[i++] as number) ok = Number.isSafeInteger(ends[i]) && (ends[i] as number) > s && (ends[i] as number) <= data.length;
+  if (!ok) throw auditError('VERIFY_INPUT_INVALID', 'entry run: lengths of indexes, events and leaf hashes disagree');
+  return { run, storedLeaves: toBinary(leafHashes) };
+}
+
+const isRun = (item: Item): item is LogEntryRun => (item as Partial<LogEntryRun>).ends !== undefined;
+
 function toIndex(index: unknown): number {
   const n = typeof index === 'bigint' && index <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(index) : index;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
@@ -196,27 +231,58 @@ class Verification {
 
   /** Checks one entry; a fault, or undefined once the entry is integrated. */
   checkEntry(record: LogEntryRecord): VerifyFailure | undefined {
+    const misplaced = this.#indexFault(record.index);
+    if (misplaced) return misplaced;
+    const index = this.#count;
+    if (!(record.event instanceof Uint8Array)) throw auditError('VERIFY_INPUT_INVALID', 'entry event must be bytes');
+    const leaf = leafHashBinary(record.event);
+    const stored = record.leafHash;
+    if (!(stored instanceof Uint8Array) || stored.length !== HASH_SIZE || toBinary(stored) !== leaf) {
+      return changed(index);
+    }
+    this.#integrate(leaf);
+    return undefined;
+  }
+
+  /** The fault when entry `raw` is not the one expected next. */
+  #indexFault(raw: unknown): VerifyFailure | undefined {
     const expected = this.#count;
-    const index = toIndex(record.index);
+    const index = toIndex(raw);
     if (index > expected) {
       return failure('missing-entry', expected, index, `expected entry ${expected}, found ${index}: entries deleted or moved`);
     }
     if (index < expected) {
       return failure('unexpected-entry', index, index + 1, `index ${index} appears again after ${expected - 1} (inserted or reordered entry)`);
     }
-    if (!(record.event instanceof Uint8Array)) throw auditError('VERIFY_INPUT_INVALID', 'entry event must be bytes');
-    const leaf = leafHashBinary(record.event);
-    const stored = record.leafHash;
-    if (!(stored instanceof Uint8Array) || stored.length !== HASH_SIZE || toBinary(stored) !== leaf) {
-      return failure('changed-entry', index, index + 1, `entry ${index} does not match its stored leaf hash`);
-    }
+    return undefined;
+  }
+
+  #integrate(leaf: string): void {
     this.#frontier.append(leaf);
-    this.#count = expected + 1;
+    this.#count++;
     if (--this.#untilProgress === 0) {
       this.#untilProgress = this.#interval;
       this.#input.onProgress?.(this.#count);
     }
-    return undefined;
+  }
+
+  /**
+   * Checks the entries of `run` from position `from` until the run ends (returns
+   * its length) or a stop falls due (returns the position reached); the same
+   * checks, in the same order, as checkEntry.
+   */
+  checkRun(run: CheckedRun, from: number): number | VerifyFailure {
+    const { indexes, data, ends } = run.run;
+    const stored = run.storedLeaves;
+    for (let i = from; i < indexes.length; i++) {
+      if (this.#count === this.nextStop) return i;
+      const index = indexes[i] as number;
+      if (index !== this.#count) return this.#indexFault(index) ?? changed(index);
+      const leaf = leafHashInPlace(data, i === 0 ? 0 : (ends[i - 1] as number), ends[i] as number);
+      if (stored.slice(i * HASH_SIZE, (i + 1) * HASH_SIZE) !== leaf) return changed(index);
+      this.#integrate(leaf);
+    }
+    return indexes.length;
   }
 
   #checkWitnesses(root: () => string): VerifyFailure | undefined {
@@ -304,8 +370,9 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyResult> {
   }
 }
 
-/** Checks one entry or one page of entries, running checkpoint stops as they fall due. */
-function checkItem(run: Verification, item: Many<LogEntryRecord>): VerifyFailure | undefined | Promise<VerifyFailure | undefined> {
+/** Checks one entry, one page or one run of entries, running checkpoint stops as they fall due. */
+function checkItem(run: Verification, item: Item): VerifyFailure | undefined | Promise<VerifyFailure | undefined> {
+  if (isRun(item)) return checkRunFrom(run, checkedRun(item), 0);
   if (!Array.isArray(item)) {
     const record = item as LogEntryRecord;
     if (run.count === run.nextStop) return run.atStop().then((fault) => fault ?? run.checkEntry(record));
@@ -318,6 +385,13 @@ function checkItem(run: Verification, item: Many<LogEntryRecord>): VerifyFailure
     if (fault) return fault;
   }
   return undefined;
+}
+
+function checkRunFrom(run: Verification, packed: CheckedRun, from: number): VerifyFailure | undefined | Promise<VerifyFailure | undefined> {
+  const reached = run.checkRun(packed, from);
+  if (typeof reached !== 'number') return reached;
+  if (reached === packed.run.indexes.length) return undefined;
+  return run.atStop().then((fault) => fault ?? checkRunFrom(run, packed, reached));
 }
 
 async function checkRestAfterStop(run: Verification, page: readonly LogEntryRecord[], from: number): Promise<VerifyFailure | undefined> {

@@ -4,9 +4,10 @@
  * verifier, or into the pruned-log verifier once entries were archived.
  */
 import type { Db } from '../../db/index.js';
-import { verifyLog, type LogEntryRecord, type NoteVerifier, type VerifyResult } from '../log/index.js';
+import { verifyLog, type LogEntryRecord, type LogEntryRun, type NoteVerifier, type VerifyResult } from '../log/index.js';
 import { checkpointPage, entryPage, latestCheckpoint, pruneFloor, prunedLeafPage, treeSize } from '../store.js';
 import { verifyPrunedLog } from './pruned.js';
+import { toEntryRun } from './runs.js';
 
 export interface StoredVerifyOptions {
   /** Every key the log was signed with (rotation leaves several). */
@@ -25,11 +26,33 @@ export type StoredVerifyResult = VerifyResult & {
   readonly total: number;
 };
 
+/**
+ * Entries [from, end) as packed runs of `pageSize` indexes, one aggregate
+ * query each; a range whose aggregate is not faithful (see runs.ts) comes as
+ * its rows instead.
+ */
+async function* entryRuns(db: Db, from: number, end: number, pageSize: number): AsyncGenerator<LogEntryRun | LogEntryRecord[]> {
+  for (let next = from; next < end; next += pageSize) {
+    const to = Math.min(end, next + pageSize);
+    const run = await db.read(async (tx) => {
+      const packed = toEntryRun(await db.adapter.audit.readEntryRun(tx, next, to));
+      return packed ?? (await entryPage(tx, next, to, to - next)).map(toRecord);
+    });
+    yield run;
+  }
+}
+
+const toRecord = (r: { idx: number; event: string; leaf_hash: Uint8Array }): LogEntryRecord => ({
+  index: Number(r.idx),
+  event: Buffer.from(r.event, 'utf8'),
+  leafHash: r.leaf_hash,
+});
+
 async function* entryPages(db: Db, from: number, end: number, pageSize: number): AsyncGenerator<LogEntryRecord[]> {
   for (let next = from; next < end; ) {
     const rows = await db.read((tx) => entryPage(tx, next, end, pageSize));
     if (rows.length === 0) return;
-    yield rows.map((r) => ({ index: Number(r.idx), event: Buffer.from(r.event, 'utf8'), leafHash: r.leaf_hash }));
+    yield rows.map(toRecord);
     next = Number(rows[rows.length - 1]?.idx) + 1;
   }
 }
@@ -69,7 +92,7 @@ export async function verifyStoredLog(db: Db, options: StoredVerifyOptions): Pro
   const common = { checkpoints: notes(db, maxCheckpoint, pageSize), verifier: options.verifier, origin: options.origin };
   const result =
     floor === 0
-      ? await verifyLog({ ...common, entries: entryPages(db, 0, end, pageSize), witness: options.witness ?? [], onProgress, progressInterval: 65_536 })
+      ? await verifyLog({ ...common, entries: entryRuns(db, 0, end, pageSize), witness: options.witness ?? [], onProgress, progressInterval: 65_536 })
       : await verifyPrunedLog({
           ...common,
           prunedLeaves: leafPages(db, floor, pageSize),

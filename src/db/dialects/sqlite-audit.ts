@@ -1,5 +1,5 @@
-import { sql, type Kysely } from 'kysely';
-import type { AuditDialect } from './audit.js';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
+import type { AuditDialect, EntryRunRow } from './audit.js';
 
 const FLOOR = `coalesce((SELECT max(floor_index) FROM audit_prune_floors), 0)`;
 const refuse = (why: string) => `SELECT RAISE(ABORT, 'custos: ${why}')`;
@@ -28,6 +28,17 @@ const PRUNE_GUARD = [
     `END`,
 ];
 
+/**
+ * One pass over a rowid range: group_concat appends each value's bytes as
+ * stored (no UTF-8 round trip), and every aggregate sees the rows in the
+ * same order, which the caller checks through `idxs`.
+ */
+const ENTRY_RUN =
+  `SELECT count(*) AS n, sum(event IS NOT NULL AND length(leaf_hash) = 32) AS complete, ` +
+  `group_concat(idx) AS idxs, group_concat(octet_length(event)) AS lens, ` +
+  `CAST(' ' || group_concat(event, ' ') AS BLOB) AS data, CAST(group_concat(leaf_hash, '') AS BLOB) AS leaves ` +
+  `FROM audit_entries WHERE idx >= ? AND idx < ?`;
+
 export const sqliteAudit: AuditDialect = {
   async tryLockSequencer() {
     // BEGIN IMMEDIATE (group commit) holds SQLite's one write lock for the whole batch.
@@ -51,5 +62,10 @@ export const sqliteAudit: AuditDialect = {
       .execute();
     const deleted = await tx.deleteFrom('audit_entries').where('idx', '<', r.floor).executeTakeFirst();
     return Number(deleted.numDeletedRows);
+  },
+  async readEntryRun(tx, from, to) {
+    const { rows } = await tx.executeQuery<EntryRunRow>(CompiledQuery.raw(ENTRY_RUN, [from, to]));
+    const row = rows[0] as EntryRunRow;
+    return { ...row, n: Number(row.n), complete: Number(row.complete ?? 0) };
   },
 };
