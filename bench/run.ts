@@ -4,12 +4,14 @@ import { benchCrypto } from './crypto.js';
 import { benchAudit } from './audit.js';
 import { benchFoundation } from './foundation.js';
 import { benchIdentity } from './identity.js';
+import { benchSiem } from './siem.js';
 
 const SUITES: Record<string, (seconds: number) => Promise<void>> = {
   foundation: benchFoundation,
   audit: benchAudit,
   crypto: benchCrypto,
   identity: benchIdentity,
+  siem: benchSiem,
 };
 
 const args = process.argv.slice(2);

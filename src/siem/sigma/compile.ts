@@ -7,6 +7,7 @@
 import { EvalCtx, SlotTable } from './access.js';
 import { RateDeviation } from './baseline.js';
 import { createWindowed, type Correlator } from './correlation.js';
+import { NewValue } from './new-value.js';
 import { compileDetection } from './detection.js';
 import { ruleInvalid, stateInvalid } from './errors.js';
 import type { Pred } from './matchers.js';
@@ -67,7 +68,8 @@ export function compileRuleSet(rules: SigmaRule[], opts: CompileOptions = {}): R
     try {
       if (n.rule.kind === 'detection') n.pred = compileDetection(n.rule, resolveFor(opts.mapping, n.rule.logsource), slots, vars);
       else {
-        n.corr = n.rule.correlation.type === 'rate_deviation' ? new RateDeviation(n.rule.correlation) : createWindowed(n.rule.correlation);
+        const spec = n.rule.correlation;
+        n.corr = spec.type === 'rate_deviation' ? new RateDeviation(spec) : spec.type === 'new_value' ? new NewValue(spec) : createWindowed(spec);
         n.refs = refReaders(n.rule, nodes, byRef, slots, opts);
       }
     } catch (e) {
@@ -125,7 +127,7 @@ function markLive(nodes: Node[], order: number[], byRef: Map<string, number>, en
 /** Resolves group-by (through aliases) and value_count fields for each referenced rule. */
 function refReaders(c: CorrelationRule, nodes: Node[], byRef: Map<string, number>, slots: SlotTable, opts: CompileOptions): RefReader[] {
   const spec = c.correlation;
-  return spec.rules.map((ref, k) => {
+  return spec.rules.map((ref) => {
     const node = byRef.get(ref)!;
     const target = nodes[node]!.rule;
     const fieldFor = (name: string, path: string): string | null => {
@@ -140,7 +142,7 @@ function refReaders(c: CorrelationRule, nodes: Node[], byRef: Map<string, number
     return {
       node,
       groupSlots: spec.groupBy.map((g, i) => toSlots(fieldFor(g, `correlation.group-by[${i}]`))),
-      valueSlots: spec.field ? toSlots(fieldFor(spec.field, `correlation.condition.field (rule ${k})`)) : null,
+      valueSlots: spec.field ? toSlots(fieldFor(spec.field, spec.type === 'new_value' ? 'correlation.field' : 'correlation.condition.field')) : null,
       groupNames: target.kind === 'correlation' ? target.correlation.groupBy : [],
     };
   });

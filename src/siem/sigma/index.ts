@@ -9,6 +9,6 @@ export { MAX_REGEX_INPUT } from './regex.js';
 export { MAX_ENTRIES_PER_GROUP, MAX_INDEXES } from './correlation.js';
 export type {
   CompileOptions, ConditionNode, CorrelationRule, CorrelationSpec, CorrelationType, CountCondition, DetectionRule,
-  FieldItem, FieldMapping, LogSource, PipelineStep, RateDeviationSpec, RuleInfo, RuleSet, SearchIdentifier,
+  FieldItem, FieldMapping, LogSource, NewValueSpec, PipelineStep, RateDeviationSpec, RuleInfo, RuleSet, SearchIdentifier,
   SigmaLevel, SigmaMatch, SigmaRule, SigmaScalar,
 } from './types.js';

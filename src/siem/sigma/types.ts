@@ -55,7 +55,7 @@ export interface DetectionRule extends RuleCommon {
   condition: ConditionNode;
 }
 
-export type CorrelationType = 'event_count' | 'value_count' | 'temporal' | 'temporal_ordered' | 'rate_deviation';
+export type CorrelationType = 'event_count' | 'value_count' | 'temporal' | 'temporal_ordered' | 'rate_deviation' | 'new_value';
 
 export interface CountCondition {
   gt?: number;
@@ -73,13 +73,25 @@ export interface CorrelationSpec {
   timespanMs: number;
   /** Absent for temporal types: every referenced rule must be seen. */
   condition: CountCondition | null;
-  /** value_count: the field whose distinct values are counted. */
+  /** value_count: the field whose distinct values are counted; new_value: the field whose new values are reported. */
   field?: string;
   /** alias → (rule name or id → field name). */
   aliases: Record<string, Record<string, string>>;
   generate: boolean;
   /** rate_deviation only. */
   deviation?: RateDeviationSpec;
+  /** new_value only. */
+  newValue?: NewValueSpec;
+}
+
+/**
+ * `type: new_value`: per group, remember the values of `field` seen in the
+ * last `timespan`; fire when a value is new, except during the group's first
+ * `warmup` (learning). IP values are reduced to their network by `mask` first.
+ */
+export interface NewValueSpec {
+  warmupMs: number;
+  mask: { ipv4: number; ipv6: number };
 }
 
 /** `type: rate_deviation`: count per bucket (`timespan`) and group, against an EWMA baseline of earlier buckets. */
