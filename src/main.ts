@@ -17,6 +17,7 @@ import { systemContext } from './shared/context.js';
 import { createTenantService, registerTenantRoutes, type TenantService } from './tenants/index.js';
 import { createKeyAdmin, createKeyring, ensureRootKey, registerKeyRoutes, type KeyAdmin, type KeyringCore, type RootKeySource } from './keys/index.js';
 import { createIntegrationService, registerIntegrationRoutes, type IntegrationService } from './integrations/index.js';
+import { createVaultService, registerVaultRoutes, type VaultService } from './vault/index.js';
 import { createIngestService, createSyslogIngest, registerIngestRoutes, type SyslogListener } from './siem/ingest/index.js';
 import { createSiem, type Siem } from './siem/index.js';
 
@@ -51,6 +52,8 @@ export interface Custos {
   keys: KeyringCore;
   keyAdmin: KeyAdmin;
   integrations: IntegrationService;
+  /** The personal-data vault: collections, records, subject view (vault/README.md). */
+  vault: VaultService;
   /** The SIEM runtime: worker, notifier, alert and rule API (siem/README.md). */
   siem: Siem;
   /** The RFC 5425 syslog listener (siem.ingest.syslog), null when off. */
@@ -125,6 +128,7 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
   const { keys } = core;
   const keyAdmin = createKeyAdmin({ core: keys, guard, idempotency });
   const integrations = createIntegrationService({ db, audit, guard, idempotency, clock, keys, tenants });
+  const vault = createVaultService({ db, audit, guard, idempotency, clock, keys, tenants });
   const ingest = createIngestService({ db, audit, guard, idempotency, clock, tenants });
   const accessRequests = createAccessRequestService({ db, audit, guard, clock, sealer: identity.deps.sealer });
   const auditLog = await createAuditLog({
@@ -159,6 +163,7 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
     modules: [(a) => registerTenantRoutes(a, { tenants, idempotency }), (a) => auditLog.register(a), (a) => registerIdentityRoutes(a, identity),
       (a) => registerKeyRoutes(a, { admin: keyAdmin, idempotency }),
       (a) => registerIntegrationRoutes(a, { integrations, idempotency }),
+      (a) => registerVaultRoutes(a, { vault, idempotency }),
       (a) => registerAccessRequestRoutes(a, accessRequests),
       (a) => registerIngestRoutes(a, { ingest }),
       (a) => siem.register(a),
@@ -185,6 +190,7 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
     keys,
     keyAdmin,
     integrations,
+    vault,
     siem,
     syslogIngest,
     async close() {

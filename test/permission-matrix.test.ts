@@ -21,6 +21,11 @@ interface Caller {
 const DOC = new URL('../docs/permissions.md', import.meta.url);
 const ghost = randomUUID();
 const API_KEY_SCOPE = ['integrations:read', 'integrations:use', 'members:read', 'records:read'];
+const VAULT_SCHEMA = {
+  subjectField: 'email',
+  retentionDays: 30,
+  fields: { email: { type: 'email', personal: true, category: 'user.contact.email', required: true, purposes: ['support'] } },
+};
 
 /** A request per route that passes schema validation; objects are unknown ids (an allowed caller gets the module's own 404). */
 const FIXTURES: Record<string, (tenantId: string, caller: Caller) => { url?: string; body?: unknown }> = {
@@ -47,6 +52,20 @@ const FIXTURES: Record<string, (tenantId: string, caller: Caller) => { url?: str
   'GET /api/v1/tenants/:tenantId/integrations/:integrationId': (t) => ({ url: `/api/v1/tenants/${t}/integrations/${ghost}` }),
   'DELETE /api/v1/tenants/:tenantId/integrations/:integrationId': (t) => ({ url: `/api/v1/tenants/${t}/integrations/${ghost}` }),
   'POST /api/v1/tenants/:tenantId/integrations/:integrationId/sign': (t) => ({ url: `/api/v1/tenants/${t}/integrations/${ghost}/sign`, body: { payload: 'x' } }),
+  'POST /api/v1/tenants/:tenantId/collections': () => ({ body: { name: `m_${randomUUID().slice(0, 8)}`, ...VAULT_SCHEMA } }),
+  'GET /api/v1/tenants/:tenantId/collections': () => ({}),
+  'GET /api/v1/tenants/:tenantId/collections/:name': (t) => ({ url: `/api/v1/tenants/${t}/collections/ghost` }),
+  'GET /api/v1/tenants/:tenantId/collections/:name/versions': (t) => ({ url: `/api/v1/tenants/${t}/collections/ghost/versions` }),
+  'PUT /api/v1/tenants/:tenantId/collections/:name': (t) => ({ url: `/api/v1/tenants/${t}/collections/ghost`, body: VAULT_SCHEMA }),
+  'DELETE /api/v1/tenants/:tenantId/collections/:name': (t) => ({ url: `/api/v1/tenants/${t}/collections/ghost` }),
+  'POST /api/v1/tenants/:tenantId/collections/:name/records': (t) => ({ url: `/api/v1/tenants/${t}/collections/ghost/records`, body: { fields: {} } }),
+  'GET /api/v1/tenants/:tenantId/collections/:name/records': (t) => ({ url: `/api/v1/tenants/${t}/collections/ghost/records` }),
+  'POST /api/v1/tenants/:tenantId/collections/:name/records/search': (t) => ({ url: `/api/v1/tenants/${t}/collections/ghost/records/search`, body: { where: { email: 'x@example.org' } } }),
+  'GET /api/v1/tenants/:tenantId/collections/:name/records/:recordId': (t) => ({ url: `/api/v1/tenants/${t}/collections/ghost/records/${ghost}` }),
+  'PATCH /api/v1/tenants/:tenantId/collections/:name/records/:recordId': (t) => ({ url: `/api/v1/tenants/${t}/collections/ghost/records/${ghost}`, body: { fields: {} } }),
+  'DELETE /api/v1/tenants/:tenantId/collections/:name/records/:recordId': (t) => ({ url: `/api/v1/tenants/${t}/collections/ghost/records/${ghost}` }),
+  'GET /api/v1/tenants/:tenantId/collections/:name/records/:recordId/duplicates': (t) => ({ url: `/api/v1/tenants/${t}/collections/ghost/records/${ghost}/duplicates` }),
+  'GET /api/v1/tenants/:tenantId/subjects/:subjectId': (t) => ({ url: `/api/v1/tenants/${t}/subjects/${ghost}` }),
   'POST /api/v1/access-requests/:requestId/approve': () => ({ url: `/api/v1/access-requests/${ghost}/approve` }),
   'POST /api/v1/access-requests/:requestId/deny': () => ({ url: `/api/v1/access-requests/${ghost}/deny` }),
   'POST /api/v1/access-requests/:requestId/revoke': () => ({ url: `/api/v1/access-requests/${ghost}/revoke` }),

@@ -33,6 +33,8 @@ export const TENANT_PERMISSIONS = [
   'api_keys:manage',
   'records:read',
   'records:write',
+  'collections:read',
+  'collections:manage',
   /** Send external security events (firewall, VPN, cloud) into the audit log: POST /api/v1/events. */
   'events:ingest',
 ] as const;
@@ -73,7 +75,7 @@ export const BUILTIN_ROLES: Record<string, RoleDefinition> = {
   support: { realm: 'platform', permissions: ['tenants:read'], purposes: [] },
   owner: { realm: 'tenant', permissions: TENANT_ADMIN, purposes: ['app_functionality', 'data_subject_request'] },
   admin: { realm: 'tenant', permissions: TENANT_ADMIN.filter((p) => p !== 'roles:manage'), purposes: ['app_functionality'] },
-  member: { realm: 'tenant', permissions: ['integrations:read', 'integrations:use', 'members:read', 'records:read', 'records:write'], purposes: [] },
+  member: { realm: 'tenant', permissions: ['integrations:read', 'integrations:use', 'members:read', 'records:read', 'records:write', 'collections:read'], purposes: [] },
   viewer: { realm: 'tenant', permissions: ['integrations:read', 'members:read'], purposes: [] },
 };
 

@@ -4,4 +4,14 @@
  * the tenant-guard plugin and, on PostgreSQL, by FORCEd row-level security.
  * A migration that creates a tenant table adds its name here.
  */
-export const TENANT_TABLES: ReadonlySet<string> = new Set(['integrations', 'tenant_roles']);
+export const TENANT_TABLES: ReadonlySet<string> = new Set([
+  'integrations',
+  'tenant_roles',
+  // src/vault (0009-vault)
+  'vault_collections',
+  'vault_collection_versions',
+  'vault_subjects',
+  'vault_records',
+  'vault_index',
+  'vault_files',
+]);

@@ -7,6 +7,7 @@ import { m0004AuditLog } from './0004-audit-log.js';
 import { m0005AuditForwarders } from './0005-audit-forwarders.js';
 import { m0006Identity } from './0006-identity.js';
 import { m0008KeyStore } from './0008-key-store.js';
+import { m0009Vault } from './0009-vault.js';
 import { m0010Siem } from './0010-siem.js';
 
 export interface MigrationContext {
@@ -21,7 +22,7 @@ export interface CustosMigration {
 }
 
 /** The one migration set, in order. Append only; never edit a released migration. */
-export const MIGRATIONS: readonly CustosMigration[] = [m0001Foundation, m0002Integrations, m0004AuditLog, m0005AuditForwarders, m0006Identity, m0008KeyStore, m0010Siem];
+export const MIGRATIONS: readonly CustosMigration[] = [m0001Foundation, m0002Integrations, m0004AuditLog, m0005AuditForwarders, m0006Identity, m0008KeyStore, m0009Vault, m0010Siem];
 
 function provider(ctx: MigrationContext): MigrationProvider {
   return {

@@ -1,0 +1,155 @@
+import type { Guard } from '../access/index.js';
+import { ACTIVITY, OCSF, type AuditEventInput, type AuditRecorder } from '../audit/index.js';
+import { scopeTenant, type Db, type TenantScope, type Tx } from '../db/index.js';
+import type { IdempotencyService } from '../idempotency/index.js';
+import type { Keyring } from '../keys/index.js';
+import type { Clock } from '../shared/clock.js';
+import type { RequestContext } from '../shared/context.js';
+import type { TenantService } from '../tenants/index.js';
+import { findCollection, findSubject, type CollectionRow } from './store.js';
+import type { Collection, CollectionSchema } from './types.js';
+
+export interface VaultDeps {
+  db: Db;
+  audit: AuditRecorder;
+  guard: Guard;
+  idempotency: IdempotencyService;
+  clock: Clock;
+  keys: Keyring;
+  tenants: Pick<TenantService, 'requireActive'>;
+  /** How long a collection schema or subject lookup is trusted from memory (default 1000 ms; another process may change it). */
+  cacheMs?: number;
+}
+
+export interface LoadedCollection {
+  row: CollectionRow;
+  schema: CollectionSchema;
+}
+
+const MAX_CACHED = 10_000;
+
+/** A bounded map whose entries expire: schemas and subject lookups, so a record create needs no extra read. */
+class TtlCache<V> {
+  readonly #m = new Map<string, { v: V; at: number }>();
+  constructor(readonly ttlMs: number) {}
+  get(k: string): V | undefined {
+    const e = this.#m.get(k);
+    if (!e) return undefined;
+    if (Date.now() - e.at >= this.ttlMs) {
+      this.#m.delete(k);
+      return undefined;
+    }
+    return e.v;
+  }
+  set(k: string, v: V): void {
+    if (this.#m.size >= MAX_CACHED) this.#m.delete(this.#m.keys().next().value as string);
+    this.#m.set(k, { v, at: Date.now() });
+  }
+  delete(k: string): void {
+    this.#m.delete(k);
+  }
+}
+
+export function toCollection(row: CollectionRow, schema: CollectionSchema): Collection {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    name: row.name,
+    version: row.version,
+    fields: schema.fields,
+    subjectField: schema.subjectField,
+    retentionDays: schema.retentionDays,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Internal helpers shared by the collection, record and read parts of the service. */
+export class VaultCore {
+  readonly db: Db;
+  readonly audit: AuditRecorder;
+  readonly guard: Guard;
+  readonly idempotency: IdempotencyService;
+  readonly clock: Clock;
+  readonly keys: Keyring;
+  readonly #tenants: VaultDeps['tenants'];
+  readonly #collections: TtlCache<LoadedCollection>;
+  readonly #subjects: TtlCache<string>;
+
+  constructor(d: VaultDeps) {
+    this.db = d.db;
+    this.audit = d.audit;
+    this.guard = d.guard;
+    this.idempotency = d.idempotency;
+    this.clock = d.clock;
+    this.keys = d.keys;
+    this.#tenants = d.tenants;
+    this.#collections = new TtlCache(d.cacheMs ?? 1000);
+    this.#subjects = new TtlCache(Math.max(d.cacheMs ?? 1000, 60_000));
+  }
+
+  now(): string {
+    return this.clock.now().toISOString();
+  }
+
+  /** The tenant scope of an active tenant (TENANT_NOT_ACTIVE otherwise). */
+  async scope(tx: Tx, tenantId: string): Promise<TenantScope> {
+    await this.#tenants.requireActive(tx, tenantId);
+    return scopeTenant(this.db.adapter, tx, tenantId);
+  }
+
+  /** The collection (from memory when fresh); 404 with a security event when the tenant has none by that name. */
+  async collection(ctx: RequestContext, tenantId: string, name: string): Promise<LoadedCollection> {
+    const key = `${tenantId}\u0000${name}`;
+    const hit = this.#collections.get(key);
+    if (hit) return hit;
+    const row = await this.db.read(async (tx) => findCollection(await this.scope(tx, tenantId), name));
+    if (!row) throw await this.guard.scopeMiss(ctx, { tenantId, type: 'collection', id: name });
+    const loaded = { row, schema: JSON.parse(row.schema) as CollectionSchema };
+    this.#collections.set(key, loaded);
+    return loaded;
+  }
+
+  forgetCollection(tenantId: string, name: string): void {
+    this.#collections.delete(`${tenantId}\u0000${name}`);
+  }
+
+  /** The subject a lookup names (memory, else the table), or undefined for a new one. */
+  async subjectOf(tenantId: string, lookup: string): Promise<string | undefined> {
+    const key = `${tenantId}\u0000${lookup}`;
+    const hit = this.#subjects.get(key);
+    if (hit) return hit;
+    const found = await this.db.read(async (tx) => findSubject(await scopeTenant(this.db.adapter, tx, tenantId), lookup));
+    if (found) this.#subjects.set(key, found);
+    return found;
+  }
+
+  rememberSubject(tenantId: string, lookup: string, subjectId: string): void {
+    this.#subjects.set(`${tenantId}\u0000${lookup}`, subjectId);
+  }
+
+  forgetSubject(tenantId: string, lookup: string): void {
+    this.#subjects.delete(`${tenantId}\u0000${lookup}`);
+  }
+}
+
+/** A vault audit event: references only (ids, collection and field names), never values. */
+export function vaultEvent(
+  action: string,
+  activityId: number,
+  tenantId: string,
+  target: { type: string; id: string },
+  details: AuditEventInput['details'] = {},
+): AuditEventInput {
+  const access = activityId === ACTIVITY.READ;
+  return {
+    classUid: access ? OCSF.DATASTORE_ACTIVITY : OCSF.ENTITY_MANAGEMENT,
+    activityId,
+    action,
+    kind: access ? 'access' : 'change',
+    outcome: 'success',
+    tenantId,
+    target,
+    details,
+  };
+}

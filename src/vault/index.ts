@@ -1,0 +1,5 @@
+// Public API of the personal-data vault (README.md). Other modules import from here only.
+export { createVaultService, type VaultService } from './service.js';
+export type { VaultDeps } from './core.js';
+export { registerVaultRoutes } from './routes.js';
+export type { Collection, CollectionSchema, CollectionVersion, Duplicate, FieldDef, FieldType, ReadOptions, SubjectView, VaultRecord } from './types.js';

@@ -1,0 +1,225 @@
+import type { TenantScope } from '../db/index.js';
+import type { VaultCollectionsTable, VaultCollectionVersionsTable, VaultFilesTable, VaultIndexTable, VaultRecordsTable, VaultSubjectsTable } from './tables.js';
+
+/** The only file of this module that builds queries; every one goes through the tenant scope. */
+export type CollectionRow = VaultCollectionsTable;
+export type CollectionVersionRow = VaultCollectionVersionsTable;
+export type RecordRow = VaultRecordsTable;
+export type IndexRow = VaultIndexTable;
+export type FileRow = VaultFilesTable;
+type NoTenant<T> = Omit<T, 'tenant_id'>;
+
+// ── collections ────────────────────────────────────────────────────────────
+
+export async function insertCollection(s: TenantScope, row: NoTenant<CollectionRow>, version: NoTenant<CollectionVersionRow>): Promise<void> {
+  await s.insertInto('vault_collections', row).execute();
+  await s.insertInto('vault_collection_versions', version).execute();
+}
+
+export async function findCollection(s: TenantScope, name: string): Promise<CollectionRow | undefined> {
+  return s.selectFrom('vault_collections').selectAll().where('name', '=', name).executeTakeFirst();
+}
+
+export async function findCollectionById(s: TenantScope, id: string): Promise<CollectionRow | undefined> {
+  return s.selectFrom('vault_collections').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findCollectionsById(s: TenantScope, ids: string[]): Promise<CollectionRow[]> {
+  if (ids.length === 0) return [];
+  return s.selectFrom('vault_collections').selectAll().where('id', 'in', ids).execute();
+}
+
+export async function listCollections(s: TenantScope, opts: { afterName?: string | undefined; limit: number }): Promise<CollectionRow[]> {
+  let q = s.selectFrom('vault_collections').selectAll().orderBy('name').limit(opts.limit);
+  if (opts.afterName) q = q.where('name', '>', opts.afterName);
+  return q.execute();
+}
+
+export async function listCollectionVersions(s: TenantScope, collectionId: string): Promise<CollectionVersionRow[]> {
+  return s.selectFrom('vault_collection_versions').selectAll().where('collection_id', '=', collectionId).orderBy('version').execute();
+}
+
+/** Moves the collection from `fromVersion` to the new version; false when another writer moved it first. */
+export async function updateCollection(s: TenantScope, id: string, fromVersion: number, version: NoTenant<CollectionVersionRow>): Promise<boolean> {
+  const r = await s
+    .updateTable('vault_collections')
+    .set({ version: version.version, schema: version.schema, updated_at: version.created_at })
+    .where('id', '=', id)
+    .where('version', '=', fromVersion)
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 0) return false;
+  await s.insertInto('vault_collection_versions', version).execute();
+  return true;
+}
+
+export async function deleteCollection(s: TenantScope, id: string): Promise<boolean> {
+  await s.deleteFrom('vault_collection_versions').where('collection_id', '=', id).execute();
+  const r = await s.deleteFrom('vault_collections').where('id', '=', id).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+export async function countRecords(s: TenantScope, collectionId: string): Promise<number> {
+  const r = await s.selectFrom('vault_records').select((eb) => eb.fn.countAll<number>().as('n')).where('collection_id', '=', collectionId).executeTakeFirst();
+  return Number(r?.n ?? 0);
+}
+
+/** The collection's id and version, in the unit that writes a record (a concurrent schema change is noticed). */
+export async function collectionVersion(s: TenantScope, name: string): Promise<{ id: string; version: number } | undefined> {
+  return s.selectFrom('vault_collections').select(['id', 'version']).where('name', '=', name).executeTakeFirst();
+}
+
+// ── subjects ───────────────────────────────────────────────────────────────
+
+export async function findSubject(s: TenantScope, lookup: string): Promise<string | undefined> {
+  const r = await s.selectFrom('vault_subjects').select('subject_id').where('lookup', '=', lookup).executeTakeFirst();
+  return r?.subject_id;
+}
+
+/** Records `lookup → subject` unless that lookup already names a subject; false then (that one wins). */
+export async function insertSubject(s: TenantScope, row: NoTenant<VaultSubjectsTable>): Promise<boolean> {
+  const r = await s.insertInto('vault_subjects', row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+}
+
+/** Points `lookup` from an erased subject to a new one; false when it no longer named `fromSubject`. */
+export async function replaceSubject(s: TenantScope, lookup: string, fromSubject: string, toSubject: string): Promise<boolean> {
+  const r = await s.updateTable('vault_subjects').set({ subject_id: toSubject }).where('lookup', '=', lookup).where('subject_id', '=', fromSubject).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+export async function subjectExists(s: TenantScope, subjectId: string): Promise<boolean> {
+  const r = await s.selectFrom('vault_subjects').select('subject_id').where('subject_id', '=', subjectId).limit(1).executeTakeFirst();
+  return r !== undefined;
+}
+
+// ── records ────────────────────────────────────────────────────────────────
+
+export async function insertRecord(s: TenantScope, row: NoTenant<RecordRow>, index: Array<NoTenant<IndexRow>>): Promise<void> {
+  await s.insertInto('vault_records', row).execute();
+  if (index.length > 0) await s.tx.insertInto('vault_index').values(index.map((r) => ({ ...r, tenant_id: s.tenantId }))).execute();
+}
+
+export async function findRecord(s: TenantScope, collectionId: string, id: string): Promise<RecordRow | undefined> {
+  return s.selectFrom('vault_records').selectAll().where('id', '=', id).where('collection_id', '=', collectionId).executeTakeFirst();
+}
+
+export async function findRecords(s: TenantScope, collectionId: string, ids: string[]): Promise<RecordRow[]> {
+  if (ids.length === 0) return [];
+  return s.selectFrom('vault_records').selectAll().where('collection_id', '=', collectionId).where('id', 'in', ids).orderBy('id').execute();
+}
+
+export async function listRecords(s: TenantScope, collectionId: string, opts: { afterId?: string | undefined; limit: number }): Promise<RecordRow[]> {
+  let q = s.selectFrom('vault_records').selectAll().where('collection_id', '=', collectionId).orderBy('id').limit(opts.limit);
+  if (opts.afterId) q = q.where('id', '>', opts.afterId);
+  return q.execute();
+}
+
+export async function subjectRecords(s: TenantScope, subjectId: string): Promise<RecordRow[]> {
+  return s.selectFrom('vault_records').selectAll().where('subject_id', '=', subjectId).orderBy('id').limit(10_000).execute();
+}
+
+/** Replaces the record's data if it is still the version read (`updatedAt`); false otherwise. */
+export async function updateRecord(
+  s: TenantScope,
+  id: string,
+  updatedAt: string,
+  set: Pick<RecordRow, 'sealed' | 'plain' | 'version' | 'updated_at'>,
+): Promise<boolean> {
+  const r = await s.updateTable('vault_records').set(set).where('id', '=', id).where('updated_at', '=', updatedAt).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+export async function deleteRecord(s: TenantScope, id: string): Promise<boolean> {
+  await s.deleteFrom('vault_index').where('record_id', '=', id).execute();
+  await s.deleteFrom('vault_files').where('record_id', '=', id).execute();
+  const r = await s.deleteFrom('vault_records').where('id', '=', id).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+/** Records of the collection in id order (for schema changes that rewrite them). */
+export async function recordPage(s: TenantScope, collectionId: string, afterId: string, limit: number): Promise<Array<Pick<RecordRow, 'id' | 'sealed' | 'plain'>>> {
+  return s.selectFrom('vault_records').select(['id', 'sealed', 'plain']).where('collection_id', '=', collectionId).where('id', '>', afterId).orderBy('id').limit(limit).execute();
+}
+
+export async function rewriteRecordData(s: TenantScope, id: string, sealed: string, plain: string): Promise<void> {
+  await s.updateTable('vault_records').set({ sealed, plain }).where('id', '=', id).execute();
+}
+
+// ── blind index ────────────────────────────────────────────────────────────
+
+export async function replaceIndex(s: TenantScope, recordId: string, fields: string[], rows: Array<NoTenant<IndexRow>>): Promise<void> {
+  if (fields.length > 0) await s.deleteFrom('vault_index').where('record_id', '=', recordId).where('field', 'in', fields).execute();
+  if (rows.length > 0) await s.tx.insertInto('vault_index').values(rows.map((r) => ({ ...r, tenant_id: s.tenantId }))).execute();
+}
+
+export async function deleteFieldIndex(s: TenantScope, collectionId: string, fields: string[]): Promise<void> {
+  if (fields.length === 0) return;
+  await s.deleteFrom('vault_index').where('collection_id', '=', collectionId).where('field', 'in', fields).execute();
+}
+
+export async function deleteFieldFiles(s: TenantScope, collectionId: string, fields: string[]): Promise<FileRow[]> {
+  if (fields.length === 0) return [];
+  const rows = await s.selectFrom('vault_files').selectAll().where('collection_id', '=', collectionId).where('field', 'in', fields).execute();
+  if (rows.length > 0) await s.deleteFrom('vault_files').where('collection_id', '=', collectionId).where('field', 'in', fields).execute();
+  return rows;
+}
+
+/** Record ids holding `hmac` in `field` (equality search). */
+export async function indexLookup(s: TenantScope, collectionId: string, field: string, hmac: string, limit: number): Promise<string[]> {
+  const rows = await s
+    .selectFrom('vault_index')
+    .select('record_id')
+    .where('collection_id', '=', collectionId)
+    .where('field', '=', field)
+    .where('hmac', '=', hmac)
+    .orderBy('record_id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.record_id);
+}
+
+/** Who already holds these unique values (other than `exceptRecord`). */
+export async function uniqueHolders(s: TenantScope, collectionId: string, pairs: Array<{ field: string; hmac: string }>, exceptRecord?: string): Promise<string[]> {
+  const taken: string[] = [];
+  for (const p of pairs) {
+    const r = await s
+      .selectFrom('vault_index')
+      .select('record_id')
+      .where('collection_id', '=', collectionId)
+      .where('field', '=', p.field)
+      .where('hmac', '=', p.hmac)
+      .where('slot', '=', '')
+      .executeTakeFirst();
+    if (r && r.record_id !== exceptRecord) taken.push(p.field);
+  }
+  return taken;
+}
+
+export async function recordIndexRows(s: TenantScope, recordId: string): Promise<IndexRow[]> {
+  return s.selectFrom('vault_index').selectAll().where('record_id', '=', recordId).execute();
+}
+
+/** Index rows of other subjects sharing any (field, hmac) of `rows` (the duplicate report). */
+export async function sharedIndexRows(s: TenantScope, collectionId: string, rows: IndexRow[], subjectId: string): Promise<IndexRow[]> {
+  const out: IndexRow[] = [];
+  for (const r of rows) {
+    const hits = await s
+      .selectFrom('vault_index')
+      .selectAll()
+      .where('collection_id', '=', collectionId)
+      .where('field', '=', r.field)
+      .where('hmac', '=', r.hmac)
+      .where('subject_id', '<>', subjectId)
+      .limit(100)
+      .execute();
+    out.push(...hits);
+  }
+  return out;
+}
+
+// ── files ──────────────────────────────────────────────────────────────────
+
+export async function recordFiles(s: TenantScope, recordIds: string[]): Promise<FileRow[]> {
+  if (recordIds.length === 0) return [];
+  return s.selectFrom('vault_files').selectAll().where('record_id', 'in', recordIds).execute();
+}
