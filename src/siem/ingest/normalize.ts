@@ -40,7 +40,7 @@ function fromOcsf(doc: JsonObject, now: Date): NormalizeResult {
     class_uid: classUid,
     activity_id: activityId,
     category,
-    type: [text(doc.activity_name)?.toLowerCase() ?? crudName(activityId)],
+    type: ocsfTypes(activityId, text(doc.activity_name)),
     outcome: statusId === 1 || status === 'success' ? 'success' : statusId === 2 || status === 'failure' ? 'failure' : 'unknown',
     ...opt('action', text(doc.activity_name) ?? text(get(doc, 'api.operation'))),
     ...opt('severity_id', int(doc.severity_id)),
@@ -54,6 +54,14 @@ function fromOcsf(doc: JsonObject, now: Date): NormalizeResult {
     ...opt('message', text(doc.message, LIMITS.message)),
   };
   return { ok: true, event: { summary, original: doc } };
+}
+
+/** ECS-style types of an OCSF activity: the generic CRUD meaning of ids 1–4, and the activity's own name. */
+function ocsfTypes(activityId: number, name: string | undefined): string[] {
+  const out = [crudName(activityId)];
+  const own = name?.toLowerCase();
+  if (own && !out.includes(own)) out.push(own);
+  return out;
 }
 
 function crudName(activityId: number): string {

@@ -45,6 +45,8 @@ export interface SyslogListener {
   start(): Promise<{ port: number }>;
   close(): Promise<void>;
   stats(): SyslogStats;
+  /** The bound port while listening (the configured one, or the one picked for port 0). */
+  port(): number | null;
 }
 
 export function createSyslogListener(o: SyslogListenerOptions): SyslogListener {
@@ -139,5 +141,6 @@ export function createSyslogListener(o: SyslogListenerOptions): SyslogListener {
       await Promise.allSettled([...writing]);
     },
     stats: () => ({ ...stats }),
+    port: () => (server.listening ? (server.address() as AddressInfo).port : null),
   };
 }
