@@ -15,9 +15,9 @@ async function viaBuffer(body: Buffer, opts: InspectOptions): Promise<UploadVerd
 }
 
 /** The streaming inspector, fed in small pieces. */
-async function viaStream(body: Buffer, opts: InspectOptions): Promise<UploadVerdict> {
+async function viaStream(body: Buffer, opts: InspectOptions, piece = 1000): Promise<UploadVerdict> {
   const pieces: Buffer[] = [];
-  for (let i = 0; i < body.length; i += 1000) pieces.push(body.subarray(i, i + 1000));
+  for (let i = 0; i < body.length; i += piece) pieces.push(body.subarray(i, i + piece));
   const inspector = createUploadInspector(opts);
   const out: Buffer[] = [];
   await pipeline(Readable.from(pieces), inspector, new Writable({ write: (c: Buffer, _e, cb) => (out.push(c), cb()) }));
@@ -125,6 +125,20 @@ describe('upload inspection', () => {
       'Price list: $5 for tea, $7 for coffee.\nDo not forget: done is better than perfect.\n',
     ];
     for (const t of texts) expect((await viaBuffer(Buffer.from(t), { declaredType: 'text/plain' })).kind).toBe('text');
+  });
+
+  it('never calls valid UTF-8 invalid, however the stream cuts its characters', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 400 }), fc.integer({ min: 1, max: 7 }), async (text, piece) => {
+        const body = Buffer.from(text.replaceAll('\u0000', ' '), 'utf8');
+        try {
+          await viaStream(body, { declaredType: 'text/plain' }, piece);
+        } catch (e) {
+          expect(uploadRefusal(e)?.code).not.toBe('VAULT_UPLOAD_TEXT_INVALID');
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('answers random bytes with a verdict or a coded refusal, never a crash', async () => {

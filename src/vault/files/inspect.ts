@@ -3,6 +3,7 @@
 // the type is allowed, and that no executable or script hides in it (in text
 // by script signs, in archives entry by entry). Checks run in a fixed order
 // so the answer is stable: executable (422) before type (415).
+import { isUtf8 } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
 import { fileTypeFromBuffer } from 'file-type';
 import { executableMagic, EXECUTABLE_EXTENSIONS, extensionOf, isMarkup, scriptKind } from './detect.js';
@@ -108,31 +109,39 @@ function decideType(opts: InspectOptions, detectedType: string, detected: string
   return { type: declared, kind, detected };
 }
 
-/** Validates text chunk by chunk: UTF-8, no NUL; keeps the start for the script signs. */
+/** Bytes of `b` that end on a whole UTF-8 character (a cut multi-byte sequence at the end is left out). */
+function wholeCharsLength(b: Buffer): number {
+  let i = b.length - 1;
+  let back = 0;
+  while (i >= 0 && back < 3 && ((b[i] as number) & 0xc0) === 0x80) {
+    i -= 1;
+    back += 1;
+  }
+  if (i < 0) return b.length;
+  const lead = b[i] as number;
+  const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return b.length - i < need ? i : b.length;
+}
+
+/** Validates text chunk by chunk: UTF-8 (isUtf8, no strings made), no NUL; keeps the start for the script signs. */
 class TextCheck {
-  readonly #decoder = new TextDecoder('utf-8', { fatal: true });
+  #carry: Buffer = Buffer.alloc(0);
   #start = '';
 
   update(chunk: Buffer): void {
     if (chunk.includes(0)) throw vaultFileErrors.textInvalid('NUL byte');
-    let text: string;
-    try {
-      text = this.#decoder.decode(chunk, { stream: true });
-    } catch {
-      throw vaultFileErrors.textInvalid('not valid UTF-8');
+    const buf = this.#carry.length === 0 ? chunk : Buffer.concat([this.#carry, chunk]);
+    const cut = wholeCharsLength(buf);
+    if (!isUtf8(buf.subarray(0, cut))) throw vaultFileErrors.textInvalid('not valid UTF-8');
+    this.#carry = Buffer.from(buf.subarray(cut));
+    if (this.#start.length < SCRIPT_SCAN_CHARS) {
+      this.#start += buf.toString('utf8', 0, Math.min(cut, SCRIPT_SCAN_CHARS * 4)).slice(0, SCRIPT_SCAN_CHARS - this.#start.length);
     }
-    if (this.#start.length < SCRIPT_SCAN_CHARS) this.#start += text.slice(0, SCRIPT_SCAN_CHARS - this.#start.length);
   }
 
   /** Ends the text; `complete` false when only a head was seen (a cut multi-byte character is fine then). */
   final(complete: boolean): { type: string; detected: string } {
-    if (complete) {
-      try {
-        this.#decoder.decode();
-      } catch {
-        throw vaultFileErrors.textInvalid('not valid UTF-8 (cut character at the end)');
-      }
-    }
+    if (complete && this.#carry.length > 0) throw vaultFileErrors.textInvalid('not valid UTF-8 (cut character at the end)');
     const kind = scriptKind(this.#start);
     if (kind !== null) throw vaultFileErrors.executable(kind);
     // Markup served as text/plain can still be rendered by a sniffing client: not a text upload.

@@ -106,7 +106,7 @@ export class SealStream extends Transform {
     this.#encKey = derive(key, salt, INFO_ENC, aad);
     derive(key, salt, INFO_COMMIT, aad).copy(header, SALT_LEN);
     this.#header = header;
-    this.#buf = Buffer.allocUnsafe(this.#chunkSize);
+    this.#buf = Buffer.allocUnsafeSlow(this.#chunkSize);
   }
 
   /** Hash, size and sealed size; throws if the stream has not ended. */
@@ -115,7 +115,9 @@ export class SealStream extends Transform {
     return this.#summary;
   }
 
-  #emit(last: boolean): void {
+  /** Seals the next chunk: `direct` when given, else the buffered bytes. */
+  #emit(last: boolean, direct?: Buffer): void {
+    const pt = direct ?? this.#buf.subarray(0, this.#fill);
     if (!this.#headerSent) {
       this.push(this.#header);
       this.#sealed += this.#header.length;
@@ -123,13 +125,13 @@ export class SealStream extends Transform {
     }
     if (this.#counter >= MAX_CHUNKS) throw vaultFileErrors.tooLarge(this.#chunkSize * MAX_CHUNKS);
     const cipher = createCipheriv('aes-256-gcm', this.#encKey, nonce(this.#prefix, this.#counter, last), { authTagLength: TAG_LEN });
-    const ct = cipher.update(this.#buf.subarray(0, this.#fill));
+    const ct = cipher.update(pt);
     cipher.final();
-    const out = Buffer.concat([ct, cipher.getAuthTag()]);
-    this.#sealed += out.length;
-    this.push(out);
+    this.#sealed += ct.length + TAG_LEN;
+    if (ct.length > 0) this.push(ct);
+    this.push(cipher.getAuthTag());
     this.#counter += 1;
-    this.#fill = 0;
+    if (direct === undefined) this.#fill = 0;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -142,6 +144,12 @@ export class SealStream extends Transform {
       while (at < chunk.length) {
         // A full chunk is sealed only once more data arrives: the last chunk must be sealed as last.
         if (this.#fill === this.#chunkSize) this.#emit(false);
+        if (this.#fill === 0 && chunk.length - at > this.#chunkSize) {
+          // A whole chunk with more data behind it: seal it in place, without copying.
+          this.#emit(false, chunk.subarray(at, at + this.#chunkSize));
+          at += this.#chunkSize;
+          continue;
+        }
         const n = Math.min(chunk.length - at, this.#chunkSize - this.#fill);
         chunk.copy(this.#buf, this.#fill, at, at + n);
         this.#fill += n;
@@ -195,7 +203,8 @@ export class OpenStream extends Transform {
   #encKey: Buffer | null = null;
   #prefix: Buffer | null = null;
   #sealedChunk = 0;
-  #pending: Buffer = Buffer.alloc(0);
+  #queue: Buffer[] = [];
+  #queued = 0;
   #counter = 0;
   #size = 0;
   readonly #hash: Hash = createHash('sha256');
@@ -208,8 +217,29 @@ export class OpenStream extends Transform {
     this.#expected = options;
   }
 
+  /** The next `n` queued bytes (copied only when they span several incoming buffers). */
+  #take(n: number): Buffer {
+    const first = this.#queue[0] as Buffer;
+    this.#queued -= n;
+    if (first.length >= n) {
+      if (first.length === n) this.#queue.shift();
+      else this.#queue[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    for (let o = 0; o < n; ) {
+      const b = this.#queue[0] as Buffer;
+      const k = Math.min(b.length, n - o);
+      b.copy(out, o, 0, k);
+      o += k;
+      if (k === b.length) this.#queue.shift();
+      else this.#queue[0] = b.subarray(k);
+    }
+    return out;
+  }
+
   #readHeader(): void {
-    const h = this.#pending.subarray(0, FILE_HEADER_LEN);
+    const h = this.#take(FILE_HEADER_LEN);
     if (!h.subarray(0, 4).equals(FILE_MAGIC)) throw vaultFileErrors.corrupt('not a Custos sealed file');
     if (h[4] !== FILE_FORMAT_V1) throw vaultFileErrors.version(h[4] as number);
     const log = h[5] as number;
@@ -223,7 +253,6 @@ export class OpenStream extends Transform {
     this.#key.fill(0);
     this.#prefix = Buffer.from(h.subarray(6, 6 + PREFIX_LEN));
     this.#sealedChunk = 2 ** log + TAG_LEN;
-    this.#pending = this.#pending.subarray(FILE_HEADER_LEN);
   }
 
   #openChunk(sealed: Buffer, last: boolean): void {
@@ -248,16 +277,14 @@ export class OpenStream extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     try {
-      this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+      if (chunk.length > 0) this.#queue.push(chunk);
+      this.#queued += chunk.length;
       if (this.#encKey === null) {
-        if (this.#pending.length < FILE_HEADER_LEN) return done();
+        if (this.#queued < FILE_HEADER_LEN) return done();
         this.#readHeader();
       }
       // Keep at least one byte beyond a full chunk: only the last chunk may be followed by the end.
-      while (this.#pending.length > this.#sealedChunk) {
-        this.#openChunk(this.#pending.subarray(0, this.#sealedChunk), false);
-        this.#pending = this.#pending.subarray(this.#sealedChunk);
-      }
+      while (this.#queued > this.#sealedChunk) this.#openChunk(this.#take(this.#sealedChunk), false);
       done();
     } catch (e) {
       done(e as Error);
@@ -267,11 +294,11 @@ export class OpenStream extends Transform {
   override _flush(done: TransformCallback): void {
     try {
       if (this.#encKey === null) {
-        if (this.#pending.length >= FILE_HEADER_LEN) this.#readHeader();
+        if (this.#queued >= FILE_HEADER_LEN) this.#readHeader();
         else throw vaultFileErrors.corrupt('truncated header');
       }
-      if (this.#pending.length < TAG_LEN) throw vaultFileErrors.corrupt('truncated (no final chunk)');
-      this.#openChunk(this.#pending, true);
+      if (this.#queued < TAG_LEN) throw vaultFileErrors.corrupt('truncated (no final chunk)');
+      this.#openChunk(this.#take(this.#queued), true);
       this.#checkExpected();
       done();
     } catch (e) {
