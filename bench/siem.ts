@@ -37,19 +37,24 @@ function rng(seed: number): () => number {
 }
 
 const MIX: Array<[number, string, number, number, string?]> = [
-  // weight, action, class_uid, activity_id, status
-  [40, 'auth.login', 3002, 1, 'Success'],
+  // weight, action, class_uid, activity_id, status: roughly a busy tenant's day (the pack's actions included)
+  [36, 'auth.login', 3002, 1, 'Success'],
   [4, 'auth.login', 3002, 1, 'Failure'],
-  [30, 'record.read', 6005, 2],
-  [8, 'record.update', 6005, 3],
+  [26, 'vault.record.read', 6005, 2],
+  [8, 'vault.record.update', 6005, 3],
+  [6, 'external.event', 6003, 99],
   [5, 'tenant.update', 3004, 3],
   [4, 'session.revoke', 3003, 4],
   [3, 'role.grant', 3005, 1],
   [2, 'access_request.approve', 3005, 3],
   [2, 'settings.tls.update', 6003, 3],
-  [1, 'mfa.disable', 3001, 3],
+  [1, 'mfa.totp.remove', 3001, 4],
   [1, 'tenant.cross_tenant_probe', 6003, 2],
+  [1, 'audit.verify', 6003, 99],
+  [1, 'vault.collection.export', 6005, 2],
 ];
+
+const SOURCE = { format: 'syslog', category: 'network', type: 'firewall', action: 'allow', product: 'pfsense', app: 'filterlog', host: 'fw1', message: 'filterlog: 5,,,1000000103,igb0,match,pass,in,4,0x0,,64' };
 
 /** `n` Custos-shaped OCSF audit events as JSON lines, one per 50 ms of event time. */
 function generate(n: number): string[] {
@@ -73,7 +78,7 @@ function generate(n: number): string[] {
       tenant_uid: uid(Math.floor(r() * 50)),
       resources: [{ type: m[1].split('.')[0]!, uid: r() < 0.01 ? actor : uid(2_000_000 + Math.floor(r() * 10_000)) }],
       custos: { action: m[1], kind: m[2] === 3002 ? 'auth' : 'change' },
-      unmapped: { fields: ['name', 'email'], count: 2, user_agent: 'Mozilla/5.0 (X11; Linux x86_64)' },
+      unmapped: m[1] === 'external.event' ? { source: SOURCE } : { fields: ['name', 'email'], count: 2, reason: m[4] === 'Failure' ? 'credentials' : undefined },
     }));
   }
   return out;

@@ -23,8 +23,8 @@ interface RefReader {
   node: number;
   groupSlots: number[][];
   valueSlots: number[] | null;
-  /** For a referenced correlation: its group field names (its group values are reused when names match). */
-  groupNames: string[];
+  /** Per group-by field: where it sits among a referenced correlation's own group values (reused), else -1. */
+  fromGroup: number[];
 }
 
 interface Node {
@@ -143,7 +143,7 @@ function refReaders(c: CorrelationRule, nodes: Node[], byRef: Map<string, number
       node,
       groupSlots: spec.groupBy.map((g, i) => toSlots(fieldFor(g, `correlation.group-by[${i}]`))),
       valueSlots: spec.field ? toSlots(fieldFor(spec.field, spec.type === 'new_value' ? 'correlation.field' : 'correlation.condition.field')) : null,
-      groupNames: target.kind === 'correlation' ? target.correlation.groupBy : [],
+      fromGroup: spec.groupBy.map((g) => (target.kind === 'correlation' ? target.correlation.groupBy.indexOf(g) : -1)),
     };
   });
 }
@@ -199,18 +199,17 @@ class CompiledRuleSet implements RuleSet {
       const r = n.refs[p]!;
       const src = this.#nodes[r.node]!;
       if (src.fired.gen !== gen) continue;
-      const groupVals = r.groupSlots.map((s, i) => this.#groupValue(s, r, src, (n.rule as CorrelationRule).correlation.groupBy[i]!));
+      const groupVals = new Array<string>(r.groupSlots.length);
+      for (let i = 0; i < groupVals.length; i++) {
+        const k = r.fromGroup[i]!;
+        groupVals[i] = k >= 0 ? (src.fired.groupVals[k] ?? '') : (this.#first(r.groupSlots[i]!) ?? '');
+      }
+      const groupKey = groupVals.length === 1 ? groupVals[0]! : groupVals.join('\u001f');
       const value = r.valueSlots ? this.#first(r.valueSlots) : undefined;
-      const f = n.corr!.add({ refPos: p, time, indexes: src.fired.indexes, groupKey: groupVals.join('\u001f'), groupVals, value });
+      const f = n.corr!.add({ refPos: p, time, indexes: src.fired.indexes, groupKey, groupVals, value });
       if (f) result = f;
     }
     return result;
-  }
-
-  #groupValue(s: number[], r: RefReader, src: Node, name: string): string {
-    const k = r.groupNames.indexOf(name);
-    if (k >= 0) return src.fired.groupVals[k] ?? '';
-    return this.#first(s) ?? '';
   }
 
   #first(s: number[]): string | undefined {

@@ -85,7 +85,11 @@ abstract class Windowed<S> implements Correlator {
   restore(state: unknown): void {
     this.groups.clear();
     if (!Array.isArray(state)) return;
-    for (const row of structuredClone(state) as Array<[string, string[], S]>) this.groups.set(row[0], { vals: row[1], s: row[2] });
+    for (const row of structuredClone(state) as Array<[string, string[], S]>) this.groups.set(row[0], { vals: row[1], s: this.revive(row[2]) });
+  }
+
+  protected revive(s: S): S {
+    return s;
   }
 }
 
@@ -111,22 +115,49 @@ class EventCount extends Windowed<Entry[]> {
   }
 }
 
-class ValueCount extends Windowed<Entry[]> {
-  protected fresh(): Entry[] {
-    return [];
+/** value_count: the window's entries plus a count per distinct value, kept as entries come and go. */
+interface Distinct {
+  entries: Entry[];
+  counts: Record<string, number>;
+  distinct: number;
+}
+
+class ValueCount extends Windowed<Distinct> {
+  protected fresh(): Distinct {
+    return { entries: [], counts: Object.create(null) as Record<string, number>, distinct: 0 };
   }
-  protected step(entries: Entry[], input: CorrInput): number[] | null {
+  protected step(s: Distinct, input: CorrInput): number[] | null {
     if (input.value === undefined) return null;
-    evict(entries, input.time, this.spec.timespanMs);
-    entries.push({ t: input.time, ix: input.indexes, v: input.value });
-    if (entries.length > MAX_ENTRIES_PER_GROUP) entries.shift();
-    const distinct = new Set<string | undefined>();
-    for (const e of entries) distinct.add(e.v);
-    return conditionHolds(this.spec.condition!, distinct.size) ? entries.flatMap((e) => e.ix) : null;
+    this.#evict(s, input.time);
+    s.entries.push({ t: input.time, ix: input.indexes, v: input.value });
+    if ((s.counts[input.value] = (s.counts[input.value] ?? 0) + 1) === 1) s.distinct++;
+    if (s.entries.length > MAX_ENTRIES_PER_GROUP) this.#drop(s, 1);
+    return conditionHolds(this.spec.condition!, s.distinct) ? s.entries.flatMap((e) => e.ix) : null;
   }
-  protected idle(entries: Entry[], now: number): boolean {
-    evict(entries, now, this.spec.timespanMs);
-    return entries.length === 0;
+  #evict(s: Distinct, now: number): void {
+    let n = 0;
+    while (n < s.entries.length && now - s.entries[n]!.t > this.spec.timespanMs) n++;
+    if (n) this.#drop(s, n);
+  }
+  #drop(s: Distinct, n: number): void {
+    for (const e of s.entries.splice(0, n)) {
+      const left = (s.counts[e.v!] ?? 1) - 1;
+      if (left > 0) s.counts[e.v!] = left;
+      else {
+        delete s.counts[e.v!];
+        s.distinct--;
+      }
+    }
+  }
+  protected idle(s: Distinct, now: number): boolean {
+    this.#evict(s, now);
+    return s.entries.length === 0;
+  }
+  protected override revive(s: Distinct): Distinct {
+    // JSON has no null-prototype objects: rebuild so a value named "__proto__" stays an ordinary key.
+    const counts = Object.create(null) as Record<string, number>;
+    for (const [k, v] of Object.entries(s.counts)) counts[k] = v;
+    return { ...s, counts };
   }
 }
 
