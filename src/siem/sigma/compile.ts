@@ -148,10 +148,21 @@ function refReaders(c: CorrelationRule, nodes: Node[], byRef: Map<string, number
   });
 }
 
+/**
+ * A group-by or counted value as text. An array (a path through OCSF's
+ * `resources[]`, say) gives its scalar elements joined by commas: one
+ * element is that element; several are one combined value.
+ */
 function scalar(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return undefined;
+  if (!Array.isArray(v)) return undefined;
+  let out: string | undefined;
+  for (const el of v) {
+    const s = typeof el === 'string' ? el : typeof el === 'number' || typeof el === 'boolean' ? String(el) : undefined;
+    if (s !== undefined) out = out === undefined ? s : `${out},${s}`;
+  }
+  return out;
 }
 
 class CompiledRuleSet implements RuleSet {
