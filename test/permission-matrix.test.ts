@@ -69,6 +69,13 @@ const FIXTURES: Record<string, (tenantId: string, caller: Caller) => { url?: str
   'POST /api/v1/access-requests/:requestId/approve': () => ({ url: `/api/v1/access-requests/${ghost}/approve` }),
   'POST /api/v1/access-requests/:requestId/deny': () => ({ url: `/api/v1/access-requests/${ghost}/deny` }),
   'POST /api/v1/access-requests/:requestId/revoke': () => ({ url: `/api/v1/access-requests/${ghost}/revoke` }),
+  'GET /api/v1/siem/alerts': () => ({}),
+  'GET /api/v1/siem/alerts/:alertId': () => ({ url: `/api/v1/siem/alerts/${ghost}` }),
+  'PATCH /api/v1/siem/alerts/:alertId': () => ({ url: `/api/v1/siem/alerts/${ghost}`, body: { state: 'acknowledged' } }),
+  'POST /api/v1/siem/alerts/:alertId/notes': () => ({ url: `/api/v1/siem/alerts/${ghost}/notes`, body: { body: 'matrix' } }),
+  'POST /api/v1/siem/alerts/:alertId/responses/:responseId/revert': () => ({ url: `/api/v1/siem/alerts/${ghost}/responses/${ghost}/revert` }),
+  'GET /api/v1/siem/rules': () => ({}),
+  'PATCH /api/v1/siem/rules/:ruleId': () => ({ url: '/api/v1/siem/rules/matrix-no-such-rule', body: { enabled: false } }),
 };
 
 /** What the catalogue says, independently of src/access/access.ts. */

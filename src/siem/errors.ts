@@ -8,8 +8,6 @@ export const siemErrors = {
   transition: (from: string, to: string) => createError('SIEM_ALERT_TRANSITION_INVALID', `an alert cannot go from ${from} to ${to}`, 409),
   alreadyReverted: () => createError('SIEM_RESPONSE_NOT_REVERTIBLE', 'this response was already reverted or changed nothing', 409),
   assignee: () => createError('SIEM_ASSIGNEE_INVALID', 'the assignee must be an active platform account', 422),
-  responseUnsupported: (rule: string, action: string) =>
-    createError('SIEM_RESPONSE_UNSUPPORTED', `rule ${rule} cannot take response ${action}`, 422),
   rulesUnreadable: (path: string, why: string) => createError('SIEM_RULES_UNREADABLE', `SIEM rules ${path}: ${why}`, 500),
   fileUnreadable: (what: string, path: string, why: string) => createError('SIEM_FILE_UNREADABLE', `siem ${what} ${path}: ${why}`, 500),
   secretMissing: (what: string, env: string) =>
