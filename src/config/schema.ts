@@ -319,6 +319,12 @@ const identitySchema = z
         mfaPendingMinutes: z.number().int().min(1).max(60).default(5),
       })
       .prefault({}),
+    /**
+     * A resolved session or API key is reused for at most this many ms (0: never), so bearer
+     * requests skip the session/account/grant reads; in-process revocation is immediate,
+     * revocation by another process takes effect within this bound.
+     */
+    principalCacheMs: z.number().int().min(0).max(2000).default(1000),
     lockout: z
       .strictObject({
         /** Failed attempts per account (and per account's MFA) before a lock. */

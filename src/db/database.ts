@@ -1,16 +1,16 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type KyselyPlugin } from 'kysely';
 import { createError } from '../shared/errors.js';
 import type { DialectAdapter } from './dialects/adapter.js';
 import { createPostgresAdapter, openPostgres } from './dialects/postgres.js';
 import { openSqlite, sqliteAdapter } from './dialects/sqlite.js';
-import { GroupCommitter } from './group-commit.js';
+import { GroupCommitter, type Control } from './group-commit.js';
 import { migrateToLatest, migrationStatus, type MigrationStatus } from './migrations/index.js';
 import { TENANT_TABLES } from './tenant-tables.js';
 import { TenantGuardPlugin } from './tenant-guard.js';
 import type { Database, Tx } from './types.js';
+import { WriteTrackerPlugin, writeScope, type TouchedTable, type WriteScope } from './write-tracker.js';
 
 export interface DatabaseOptions {
   dataDir: string;
@@ -35,15 +35,19 @@ export interface Db {
   ping(): Promise<void>;
   /** Group-commit counters (SQLite), for metrics and benchmarks. */
   readonly stats: { batches: number; units: number };
+  /**
+   * Calls `listener` after each write unit with the tables it wrote (once its
+   * COMMIT is durable, or after it failed): in-process caches invalidate here.
+   * Returns the unsubscribe function.
+   */
+  onWrite(listener: (touched: readonly TouchedTable[]) => void): () => void;
   /** Where the data lives, for messages (never includes a password). */
   readonly location: string;
   close(): Promise<void>;
 }
 
-const inWrite = new AsyncLocalStorage<boolean>();
-
 function refuseNested(): void {
-  if (inWrite.getStore()) {
+  if (writeScope.getStore()) {
     // A nested write would queue behind the batch it is part of and never run.
     throw createError('DB_NESTED_WRITE', 'db.write called inside a unit of work; pass the tx instead', 500);
   }
@@ -59,30 +63,61 @@ function redactUrl(url: string): string {
   }
 }
 
+type WriteListener = (touched: readonly TouchedTable[]) => void;
+
+/**
+ * Runs `run` as a write unit whose writes are tracked; listeners hear of them
+ * once `run` settles (for a group-committed unit: after the shared COMMIT).
+ */
+async function trackedWrite<T>(listeners: Set<WriteListener>, run: (enter: <R>(fn: () => R) => R) => Promise<T>): Promise<T> {
+  refuseNested();
+  const scope: WriteScope = { touched: [] };
+  try {
+    return await run((fn) => writeScope.run(scope, fn));
+  } finally {
+    if (scope.touched.length) for (const l of listeners) l(scope.touched);
+  }
+}
+
+function subscribe(listeners: Set<WriteListener>): Db['onWrite'] {
+  return (listener) => {
+    listeners.add(listener);
+    return () => void listeners.delete(listener);
+  };
+}
+
 /** Opens the configured database: PostgreSQL when a URL is given, else SQLite in the data directory. */
 export function openDatabase(options: DatabaseOptions): Db {
-  const plugins = [new TenantGuardPlugin(TENANT_TABLES)];
+  const plugins = [new TenantGuardPlugin(TENANT_TABLES), new WriteTrackerPlugin()];
   if (options.databaseUrl) return openPg(options, plugins);
   return openLite(options, plugins);
 }
 
-function openLite(options: DatabaseOptions, plugins: TenantGuardPlugin[]): Db {
+function openLite(options: DatabaseOptions, plugins: KyselyPlugin[]): Db {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const file = path.join(options.dataDir, 'custos.db');
   // The key store is a file of its own (src/keys/README.md): data backups copy custos.db only.
   const h = openSqlite(file, plugins, path.join(options.dataDir, 'keystore.db'));
-  const committer = new GroupCommitter(h.writer, options.groupCommitMax, () => h.writerRaw.inTransaction);
+  // Transaction control as prepared statements on the writer connection (the batch holds it).
+  const control = new Map<Control, { run(): unknown }>();
+  const exec = (statement: Control) => {
+    let stmt = control.get(statement);
+    if (!stmt) control.set(statement, (stmt = h.writerRaw.prepare(statement)));
+    stmt.run();
+  };
+  const committer = new GroupCommitter(h.writer, options.groupCommitMax, () => h.writerRaw.inTransaction, exec);
   const migrationCtx = { adapter: sqliteAdapter, appRole: options.appRole };
   // Prepared once: exec() would parse BEGIN/COMMIT again on every read.
   const beginRead = h.readerRaw.prepare('BEGIN');
   const commitRead = h.readerRaw.prepare('COMMIT');
+  const listeners = new Set<WriteListener>();
   return {
     adapter: sqliteAdapter,
     location: file,
     stats: committer.stats,
+    onWrite: subscribe(listeners),
     write(fn) {
-      refuseNested();
-      return committer.run((tx) => inWrite.run(true, () => fn(tx)));
+      return trackedWrite(listeners, (enter) => committer.run((tx) => enter(() => fn(tx))));
     },
     read(fn) {
       // BEGIN/COMMIT straight on the connection: a consistent snapshot without compiling two queries per read.
@@ -108,18 +143,19 @@ function openLite(options: DatabaseOptions, plugins: TenantGuardPlugin[]): Db {
   };
 }
 
-function openPg(options: DatabaseOptions, plugins: TenantGuardPlugin[]): Db {
+function openPg(options: DatabaseOptions, plugins: KyselyPlugin[]): Db {
   const url = options.databaseUrl as string;
   const h = openPostgres(url, options.poolSize, options.appRole, plugins);
   const adapter = createPostgresAdapter(options.appRole);
   const migrationCtx = { adapter, appRole: options.appRole };
+  const listeners = new Set<WriteListener>();
   return {
     adapter,
     location: redactUrl(url),
     stats: { batches: 0, units: 0 },
+    onWrite: subscribe(listeners),
     write(fn) {
-      refuseNested();
-      return h.app.transaction().execute((tx) => inWrite.run(true, () => fn(tx)));
+      return trackedWrite(listeners, (enter) => h.app.transaction().execute((tx) => enter(() => fn(tx))));
     },
     read(fn) {
       return h.app.transaction().execute(async (tx) => {

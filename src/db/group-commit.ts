@@ -1,6 +1,9 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, Tx } from './types.js';
 
+/** The transaction-control statements a batch runs. */
+export type Control = 'begin immediate' | 'savepoint unit' | 'release unit' | 'rollback to unit' | 'commit' | 'rollback';
+
 interface Unit {
   fn: (tx: Tx) => Promise<unknown>;
   resolve: (value: unknown) => void;
@@ -21,16 +24,23 @@ export class GroupCommitter {
   readonly #db: Kysely<Database>;
   readonly #max: number;
   readonly #inTransaction: () => boolean;
+  readonly #exec: (conn: Kysely<Database>, statement: Control) => Promise<unknown>;
   #queue: Unit[] = [];
   #running = false;
   #closed = false;
   /** Batches committed and units in them, for /metrics and the benchmark. */
   readonly stats = { batches: 0, units: 0 };
 
-  constructor(db: Kysely<Database>, max: number, inTransaction: () => boolean) {
+  /**
+   * `exec` runs a transaction-control statement on the writer's connection;
+   * by default through Kysely (compiled each time), but a caller holding the
+   * raw connection passes prepared statements: five per unit add up.
+   */
+  constructor(db: Kysely<Database>, max: number, inTransaction: () => boolean, exec?: (statement: Control) => void) {
     this.#db = db;
     this.#max = max;
     this.#inTransaction = inTransaction;
+    this.#exec = exec ? async (_conn, statement) => exec(statement) : (conn, statement) => sql.raw(statement).execute(conn);
   }
 
   run<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -67,7 +77,7 @@ export class GroupCommitter {
   async #runBatch(conn: Kysely<Database>, batch: Unit[]): Promise<void> {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
-      await sql`begin immediate`.execute(conn);
+      await this.#exec(conn, 'begin immediate');
     } catch (error) {
       for (const u of batch) u.reject(error);
       return;
@@ -78,24 +88,24 @@ export class GroupCommitter {
         outcomes.push({ ok: false, error: new Error('transaction aborted by an earlier failure in its batch') });
         continue;
       }
-      await sql`savepoint unit`.execute(conn);
+      await this.#exec(conn, 'savepoint unit');
       try {
         const value = await unit.fn(conn);
-        await sql`release unit`.execute(conn);
+        await this.#exec(conn, 'release unit');
         outcomes.push({ ok: true, value });
       } catch (error) {
         if (this.#inTransaction()) {
-          await sql`rollback to unit`.execute(conn);
-          await sql`release unit`.execute(conn);
+          await this.#exec(conn, 'rollback to unit');
+          await this.#exec(conn, 'release unit');
         }
         outcomes.push({ ok: false, error });
       }
     }
     try {
       if (!this.#inTransaction()) throw new Error('transaction aborted');
-      await sql`commit`.execute(conn);
+      await this.#exec(conn, 'commit');
     } catch (error) {
-      if (this.#inTransaction()) await sql`rollback`.execute(conn).catch(() => undefined);
+      if (this.#inTransaction()) await this.#exec(conn, 'rollback').catch(() => undefined);
       batch.forEach((u, i) => u.reject(outcomes[i]?.ok === false ? (outcomes[i] as { error: unknown }).error : error));
       return;
     }

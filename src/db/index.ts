@@ -3,4 +3,5 @@ export type { Database, Tx } from './types.js';
 export type { DialectAdapter } from './dialects/adapter.js';
 export { scopeTenant, type TenantScope, type TenantTable } from './tenant-scope.js';
 export { TENANT_TABLES } from './tenant-tables.js';
+export type { TouchedTable } from './write-tracker.js';
 export type { MigrationStatus } from './migrations/index.js';

@@ -8,12 +8,14 @@ import * as keys from './api-keys.js';
 import { login, logout, type LoginInput } from './login.js';
 import { confirmTotpEnrolment, enrolTotp, regenerateRecoveryCodes, stepUp, verifyMfa } from './mfa.js';
 import { createPasswordHasher, type PasswordHasher } from './password.js';
+import { changesPrincipals, createPrincipalCache } from './principal-cache.js';
 import type { SecretSealer } from './sealer.js';
+import { hashToken } from './secrets.js';
 import { authenticateSession, listOwnSessions, revokeSessionById } from './sessions.js';
 import { completeSetup, issueSetupToken, platformAccountsExist, setupTokenEverIssued } from './setup.js';
 import { createThrottle } from './throttle.js';
 import * as passkeys from './webauthn.js';
-import type { IdentityConfig, IdentityDeps, IssuedSession } from './types.js';
+import { API_KEY_PREFIX, SESSION_PREFIX, type IdentityConfig, type IdentityDeps, type IssuedSession } from './types.js';
 
 type Rest<F> = F extends (deps: IdentityDeps, ...args: infer A) => infer R ? (...args: A) => R : never;
 const bind = <F extends (deps: IdentityDeps, ...args: never[]) => unknown>(deps: IdentityDeps, fn: F) =>
@@ -35,6 +37,18 @@ export function createIdentityService(input: {
     hasher: input.hasher ?? createPasswordHasher(),
     throttle: createThrottle({ db: input.db, clock: input.clock, policy: input.config.lockout }),
   };
+  // Bearer and cookie resolution reuse a principal for ≤ principalCacheMs (principal-cache.ts has the bounds).
+  const principals = createPrincipalCache({ ttlMs: input.config.principalCacheMs, clock: input.clock });
+  input.db.onWrite((touched) => {
+    if (changesPrincipals(touched)) principals.clear();
+  });
+  const session = (token: string): Promise<Actor | undefined> =>
+    token.startsWith(SESSION_PREFIX) ? principals.resolve(`s:${hashToken(token)}`, () => authenticateSession(deps, token)) : authenticateSession(deps, token);
+  // Keyed with the address too: a key used from a new address is resolved again, which records that address.
+  const apiKey = (token: string, ip: string | null): Promise<Actor | undefined> =>
+    token.startsWith(API_KEY_PREFIX)
+      ? principals.resolve(`k:${hashToken(token)}:${ip ?? ''}`, () => keys.authenticateApiKey(deps, token, ip))
+      : keys.authenticateApiKey(deps, token, ip);
   return {
     deps,
     issueSetupToken: bind(deps, issueSetupToken),
@@ -66,9 +80,8 @@ export function createIdentityService(input: {
     revokeApiKey: bind(deps, keys.revokeApiKey),
     listApiKeys: bind(deps, keys.listTenantApiKeys),
     /** Bearer resolution for the auth hook: `css_` sessions and `cus_` API keys. */
-    authenticateBearer: async (token: string, sourceIp: string | null): Promise<Actor | undefined> =>
-      (await authenticateSession(deps, token)) ?? (await keys.authenticateApiKey(deps, token, sourceIp)),
-    authenticateSession: (token: string) => authenticateSession(deps, token),
+    authenticateBearer: async (token: string, sourceIp: string | null): Promise<Actor | undefined> => (await session(token)) ?? (await apiKey(token, sourceIp)),
+    authenticateSession: session,
   };
 }
 
