@@ -261,3 +261,42 @@ describe('properties', () => {
     }), { numRuns: 300 });
   });
 });
+
+/** Reference Sigma wildcard matching: its own escape parser and a dynamic-programming glob match (no RegExp). */
+function referenceMatch(pattern: string, value: string): boolean {
+  const toks: Array<{ lit?: string; star?: true; one?: true }> = [];
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    const n = pattern[i + 1];
+    if (c === '\\' && (n === '*' || n === '?' || n === '\\')) {
+      toks.push({ lit: n });
+      i++;
+    } else if (c === '*') toks.push({ star: true });
+    else if (c === '?') toks.push({ one: true });
+    else toks.push({ lit: c });
+  }
+  const v = value.toLowerCase();
+  // can[i][j]: the first i tokens match the first j characters
+  let row = new Array<boolean>(v.length + 1).fill(false);
+  row[0] = true;
+  for (const t of toks) {
+    const next = new Array<boolean>(v.length + 1).fill(false);
+    for (let j = 0; j <= v.length; j++) {
+      if (t.star) next[j] = row[j]! || (j > 0 && next[j - 1]!);
+      else if (j > 0 && row[j - 1] && (t.one || t.lit!.toLowerCase() === v[j - 1])) next[j] = true;
+    }
+    row = next;
+  }
+  return row[v.length]!;
+}
+
+describe('wildcard matching property', () => {
+  it('plain values with *, ? and escapes match exactly as a reference glob matcher does (all fast paths)', () => {
+    const pat = fc.array(fc.constantFrom('a', 'B', '*', '?', '\\', '\\*', '\\\\'), { maxLength: 7 }).map((a) => a.join(''));
+    const val = fc.array(fc.constantFrom('a', 'b', 'A', '*', '?', '\\'), { maxLength: 8 }).map((a) => a.join(''));
+    fc.assert(fc.property(pat, fc.array(val, { minLength: 1, maxLength: 5 }), (p, values) => {
+      const set = compileRuleSet(parseRules(`title: w\nid: w\ndetection:\n  sel:\n    f: ${JSON.stringify(p)}\n  condition: sel`));
+      for (const v of values) expect(set.evaluate({ f: v }, { index: 0, time: 0 }).length === 1, `${JSON.stringify(p)} vs ${JSON.stringify(v)}`).toBe(referenceMatch(p, v));
+    }), { numRuns: 500 });
+  });
+});
