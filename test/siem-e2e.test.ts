@@ -61,9 +61,7 @@ describe.each(DIALECTS)('SIEM end to end (%s)', (dialect) => {
     expect(alert, 'no brute-force alert').toBeDefined();
     if (process.env.SIEM_E2E_REPORT) console.log(`siem e2e (${dialect}): last failed login → alert visible in the API in ${latency} ms`);
     expect(latency).toBeLessThan(2000);
-    // The group is the pack's `target_id` (resources.uid). The engine (HEAD 8cf93c9) groups an array-valued field
-    // as '' rather than by its single element: reported; the response still finds the account in the event.
-    expect(alert?.groupKey).toMatch(/^target_id=/);
+    expect(alert?.groupKey).toBe(`target_id=${victim.accountId}`);
     expect(alert?.severity).toBe('high');
 
     // Both notification channels got it: the webhook with a valid signature, the SMTP sink a mail to the SOC.
