@@ -149,7 +149,7 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
     },
   });
   const forwarders = createForwarders(config.audit.forwarders, { source: auditLog.source, db, clock, metrics, logger });
-  const siem = createSiem({ config, db, audit, guard, clock, logger, sealer: identity.deps.sealer, source: auditLog.source, reader: auditLog.reader, getAccount: (ctx, id) => identity.getAccount(ctx, id) });
+  const siem = createSiem({ config, db, audit, guard, clock, logger, sealer: identity.deps.sealer, source: auditLog.source, reader: auditLog.reader, getAccount: (ctx, id) => identity.getAccount(ctx, id), metrics });
 
   const app = await buildServer({
     config,

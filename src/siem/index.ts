@@ -6,7 +6,7 @@
  */
 import type { Guard } from '../access/index.js';
 import type { AuditReadService, AuditRecorder } from '../audit/index.js';
-import type { LogSource } from '../audit/forward/index.js';
+import type { GaugeFactory, LogSource } from '../audit/forward/index.js';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/index.js';
 import type { SecretSealer } from '../identity/index.js';
@@ -21,7 +21,7 @@ import { loadRules, packDirectory, type LoadedRules } from './rules.js';
 import { createSiemService, type SiemService } from './service.js';
 import { SiemWorker, type WorkerLogger } from './worker.js';
 
-export { SiemWorker, isOwnEvent, SIEM_ACTOR, type WorkerStatus, type WorkerTick } from './worker.js';
+export { SiemWorker, isOwnEvent, SIEM_ACTOR, LAG_GAUGE, type WorkerStatus, type WorkerTick } from './worker.js';
 export { Notifier, type Sender } from './notifier.js';
 export { loadRules, packDirectory, type LoadedRules } from './rules.js';
 export { createSiemService, type SiemService } from './service.js';
@@ -43,6 +43,8 @@ export interface SiemDeps {
   env?: NodeJS.ProcessEnv;
   /** The built-in pack directory (default: the package's rules/sigma). */
   packDir?: string;
+  /** Prometheus gauges (`custos_siem_lag`). */
+  metrics?: GaugeFactory;
   /** Tests: runs in the worker's batch transaction before it commits. */
   beforeCommit?: () => void | Promise<void>;
 }
@@ -77,6 +79,7 @@ export function createSiem(deps: SiemDeps): Siem {
     channels: senders,
     onQueued: () => notifier.wake(),
     beforeCommit: deps.beforeCommit,
+    metrics: deps.metrics,
   });
   const notifier = new Notifier({
     db: deps.db,

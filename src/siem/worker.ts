@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { AuditRecorder, OcsfEvent } from '../audit/index.js';
-import { backoffDelay, type LogSource } from '../audit/forward/index.js';
+import { backoffDelay, type GaugeFactory, type LogSource } from '../audit/forward/index.js';
 import type { Db } from '../db/index.js';
 import type { Clock } from '../shared/clock.js';
 import { systemContext } from '../shared/context.js';
@@ -27,6 +27,7 @@ import { listSettings, settingsVersion, type SettingsRow } from './store-queue.j
 
 /** The actor of everything the worker does; events by it (and every `siem.*` action) are never evaluated. */
 export const SIEM_ACTOR = 'siem';
+export const LAG_GAUGE = 'custos_siem_lag';
 
 export interface WorkerLogger {
   info(obj: object, msg: string): void;
@@ -46,6 +47,8 @@ export interface WorkerOptions {
   onQueued?: () => void;
   /** Row of siem_state (default `engine`). */
   name?: string;
+  /** Prometheus gauges (server/metrics.ts): `custos_siem_lag`, entries not yet evaluated. */
+  metrics?: GaugeFactory;
   /** Tests: runs inside the batch transaction just before it commits (throw to simulate a crash). */
   beforeCommit?: () => void | Promise<void>;
 }
@@ -88,11 +91,13 @@ export class SiemWorker {
   #state: Loaded | undefined;
   #leaseUntil = 0;
   readonly #loop = new Loop(() => this.#round());
+  #lag: ReturnType<GaugeFactory['gauge']> | undefined;
   #status: WorkerStatus = { leader: false, nextIndex: undefined, alertsCreated: 0, failures: 0, lastError: null };
 
   constructor(options: WorkerOptions) {
     this.#o = options;
     this.#name = options.name ?? 'engine';
+    this.#lag = options.metrics?.gauge(LAG_GAUGE, 'Audit log entries the SIEM has not evaluated yet');
   }
 
   isLeader(): boolean {
@@ -187,7 +192,9 @@ export class SiemWorker {
     if (!(await this.#lease())) return { evaluated: 0, matches: 0, created: 0, leader: false, full: false };
     if (this.#state) await this.#refresh(this.#state);
     const state = (this.#state ??= await this.#load());
-    const entries = await source.entriesAfter(state.nextIndex - 1, config.batchSize);
+    const latest = await source.latestIndex();
+    this.#lag?.set({}, Math.max(0, latest - state.nextIndex + 1));
+    const entries = latest >= state.nextIndex ? await source.entriesAfter(state.nextIndex - 1, config.batchSize) : [];
     if (entries.length === 0) return { evaluated: 0, matches: 0, created: 0, leader: true, full: false };
     const found: Array<{ match: SigmaMatch; event: OcsfEvent }> = [];
     const now = clock.now().getTime();
@@ -226,6 +233,7 @@ export class SiemWorker {
       throw e;
     }
     state.nextIndex = to;
+    this.#lag?.set({}, Math.max(0, latest - to + 1));
     this.#status.alertsCreated += created;
     if (queued > 0) this.#o.onQueued?.();
     return { evaluated: entries.length, matches: found.length, created, leader: true, full: entries.length >= config.batchSize };
