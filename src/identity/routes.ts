@@ -26,7 +26,7 @@ const LoginReply = Type.Object({
   csrfToken: Type.Optional(Type.String()),
   session: SessionSchema,
 });
-const authErrors = { 401: ProblemSchema, 422: ProblemSchema, 429: ProblemSchema, 400: ProblemSchema };
+const authErrors = { 401: ProblemSchema, 403: ProblemSchema, 422: ProblemSchema, 429: ProblemSchema, 400: ProblemSchema };
 
 /** Active sessions go into the HttpOnly cookie; a pending one returns only its MFA token (not a credential). */
 export function sendSession(reply: FastifyReply, issued: IssuedSession, maxAgeSeconds: number) {
