@@ -5,6 +5,7 @@
  * next alert needs a full new set of events (no alert per extra event).
  */
 import type { CorrelationSpec, CountCondition } from './types.js';
+import { Window } from './window.js';
 
 /** One hit of a referenced rule, as a correlation sees it. */
 export interface CorrInput {
@@ -77,87 +78,91 @@ abstract class Windowed<S> implements Correlator {
     for (const [k, g] of this.groups) if (this.idle(g.s, now)) this.groups.delete(k);
   }
 
-  /** A deep copy: later events must not change a snapshot the caller holds (and vice versa for restore). */
+  /** A copy: later events must not change a snapshot the caller holds (and vice versa for restore). */
   snapshot(): unknown {
-    return structuredClone([...this.groups].map(([k, g]) => [k, g.vals, g.s]));
+    return [...this.groups].map(([k, g]) => [k, [...g.vals], this.encode(g.s)]);
   }
 
+  /** Groups whose state does not decode (another engine version wrote it) start afresh. */
   restore(state: unknown): void {
     this.groups.clear();
     if (!Array.isArray(state)) return;
-    for (const row of structuredClone(state) as Array<[string, string[], S]>) this.groups.set(row[0], { vals: row[1], s: this.revive(row[2]) });
+    for (const row of state as unknown[]) {
+      if (!Array.isArray(row) || typeof row[0] !== 'string' || !Array.isArray(row[1])) continue;
+      const s = this.decode(row[2]);
+      if (s !== null) this.groups.set(row[0], { vals: (row[1] as unknown[]).map(String), s });
+    }
   }
 
-  protected revive(s: S): S {
-    return s;
+  protected encode(s: S): unknown {
+    return structuredClone(s);
+  }
+
+  protected decode(x: unknown): S | null {
+    return Array.isArray(x) && x.length === this.spec.rules.length ? (structuredClone(x) as S) : null;
   }
 }
 
-function evict(entries: Entry[], now: number, span: number): void {
-  let n = 0;
-  while (n < entries.length && now - entries[n]!.t > span) n++;
-  if (n) entries.splice(0, n);
+class EventCount extends Windowed<Window> {
+  protected fresh(): Window {
+    return new Window(false);
+  }
+  protected step(w: Window, input: CorrInput): number[] | null {
+    w.insert(input.time, input.indexes);
+    w.evict(input.time, this.spec.timespanMs);
+    if (w.size > MAX_ENTRIES_PER_GROUP) w.dropFirst(w.size - MAX_ENTRIES_PER_GROUP);
+    return w.size > 0 && conditionHolds(this.spec.condition!, w.size) ? w.ix.slice() : null;
+  }
+  protected idle(w: Window, now: number): boolean {
+    w.evict(now, this.spec.timespanMs);
+    return w.size === 0;
+  }
+  protected override encode(w: Window): unknown {
+    return w.encode();
+  }
+  protected override decode(x: unknown): Window | null {
+    return Window.decode(x, false);
+  }
 }
 
-class EventCount extends Windowed<Entry[]> {
-  protected fresh(): Entry[] {
-    return [];
-  }
-  protected step(entries: Entry[], input: CorrInput): number[] | null {
-    evict(entries, input.time, this.spec.timespanMs);
-    entries.push({ t: input.time, ix: input.indexes });
-    if (entries.length > MAX_ENTRIES_PER_GROUP) entries.shift();
-    return conditionHolds(this.spec.condition!, entries.length) ? entries.flatMap((e) => e.ix) : null;
-  }
-  protected idle(entries: Entry[], now: number): boolean {
-    evict(entries, now, this.spec.timespanMs);
-    return entries.length === 0;
-  }
+function decrement(counts: Map<string, number>, v: string): void {
+  const left = (counts.get(v) ?? 1) - 1;
+  if (left > 0) counts.set(v, left);
+  else counts.delete(v);
 }
 
-/** value_count: the window's entries plus a count per distinct value, kept as entries come and go. */
+/** value_count: the window plus a count per distinct value, kept as entries come and go (not persisted: rebuilt). */
 interface Distinct {
-  entries: Entry[];
-  counts: Record<string, number>;
-  distinct: number;
+  w: Window;
+  counts: Map<string, number>;
 }
 
 class ValueCount extends Windowed<Distinct> {
   protected fresh(): Distinct {
-    return { entries: [], counts: Object.create(null) as Record<string, number>, distinct: 0 };
+    return { w: new Window(true), counts: new Map() };
   }
   protected step(s: Distinct, input: CorrInput): number[] | null {
     if (input.value === undefined) return null;
-    this.#evict(s, input.time);
-    s.entries.push({ t: input.time, ix: input.indexes, v: input.value });
-    if ((s.counts[input.value] = (s.counts[input.value] ?? 0) + 1) === 1) s.distinct++;
-    if (s.entries.length > MAX_ENTRIES_PER_GROUP) this.#drop(s, 1);
-    return conditionHolds(this.spec.condition!, s.distinct) ? s.entries.flatMap((e) => e.ix) : null;
-  }
-  #evict(s: Distinct, now: number): void {
-    let n = 0;
-    while (n < s.entries.length && now - s.entries[n]!.t > this.spec.timespanMs) n++;
-    if (n) this.#drop(s, n);
-  }
-  #drop(s: Distinct, n: number): void {
-    for (const e of s.entries.splice(0, n)) {
-      const left = (s.counts[e.v!] ?? 1) - 1;
-      if (left > 0) s.counts[e.v!] = left;
-      else {
-        delete s.counts[e.v!];
-        s.distinct--;
-      }
-    }
+    s.w.insert(input.time, input.indexes, input.value);
+    s.counts.set(input.value, (s.counts.get(input.value) ?? 0) + 1);
+    const drop = (v: string): void => decrement(s.counts, v);
+    s.w.evict(input.time, this.spec.timespanMs, drop);
+    if (s.w.size > MAX_ENTRIES_PER_GROUP) s.w.dropFirst(s.w.size - MAX_ENTRIES_PER_GROUP, drop);
+    return s.w.size > 0 && conditionHolds(this.spec.condition!, s.counts.size) ? s.w.ix.slice() : null;
   }
   protected idle(s: Distinct, now: number): boolean {
-    this.#evict(s, now);
-    return s.entries.length === 0;
+    s.w.evict(now, this.spec.timespanMs, (v) => decrement(s.counts, v));
+    return s.w.size === 0;
   }
-  protected override revive(s: Distinct): Distinct {
-    // JSON has no null-prototype objects: rebuild so a value named "__proto__" stays an ordinary key.
-    const counts = Object.create(null) as Record<string, number>;
-    for (const [k, v] of Object.entries(s.counts)) counts[k] = v;
-    return { ...s, counts };
+  protected override encode(s: Distinct): unknown {
+    return s.w.encode();
+  }
+  protected override decode(x: unknown): Distinct | null {
+    const w = Window.decode(x, true);
+    if (!w) return null;
+    const counts = new Map<string, number>();
+    for (const v of w.v!) counts.set(v, (counts.get(v) ?? 0) + 1);
+    return { w, counts };
   }
 }
 
