@@ -84,13 +84,17 @@ export class RateDeviation implements Correlator {
   }
 
   snapshot(): unknown {
-    return structuredClone([...this.#groups].map(([key, g]) => [key, g.vals, g.s]));
+    return [...this.#groups].map(([key, g]) => [key, [...g.vals], { ...g.s, ix: g.s.ix.slice() }]);
   }
 
   restore(state: unknown): void {
     this.#groups.clear();
     if (!Array.isArray(state)) return;
-    for (const row of structuredClone(state) as Array<[string, string[], Baseline]>) this.#groups.set(row[0], { vals: row[1], s: row[2] });
+    for (const row of state as Array<[string, string[], Baseline]>) {
+      const s = row[2];
+      if (typeof row[0] !== 'string' || !Array.isArray(row[1]) || !s || typeof s.b !== 'number' || !Array.isArray(s.ix)) continue;
+      this.#groups.set(row[0], { vals: row[1].map(String), s: { b: s.b, n: s.n, mean: s.mean, var: s.var, seen: s.seen, fired: s.fired === true, ix: s.ix.slice() } });
+    }
   }
 
   /** Read-only view for tests and operators: the baseline of one group. */
