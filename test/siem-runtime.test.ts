@@ -3,6 +3,7 @@ import type { Custos } from '../src/main.js';
 import { createCustos } from '../src/main.js';
 import { createLogger } from '../src/logger.js';
 import { Notifier } from '../src/siem/index.js';
+import { systemContext } from '../src/shared/context.js';
 import { DIALECTS, outboxEvents, testApp, testAuditSigner, testEnv, type TestApp } from './helpers/app.js';
 import { createPerson, fakeClock } from './helpers/identity.js';
 import { PING_RULES, ping, testSiem, webhookReceiver, writeRuleFile } from './helpers/siem.js';
@@ -191,6 +192,37 @@ describe.each(DIALECTS)('SIEM runtime (%s)', (dialect) => {
     expect([unknown.statusCode, unknown.json().code]).toEqual([404, 'SIEM_RULE_NOT_FOUND']);
     const changes = (await outboxEvents(t.custos)).filter((e) => e.custos.action === 'siem.rule.update').map((e) => (e.unmapped as { changes: unknown }).changes);
     expect(changes).toEqual([{ enabled: false, level: 'critical' }, { enabled: true }]);
+  }, 60_000);
+
+  it('suspends the API key that acted (opt-in response, audited) and resumes it on revert', async () => {
+    t = await testApp(dialect, { overrides: base, auditSequencer: false });
+    const siem = testSiem(t.custos);
+    const tenant = (await t.request({ method: 'POST', url: '/api/v1/tenants', body: { slug: `siem-key-${dialect}`, name: 'Key Co' } })).json().id as string;
+    const created = (await t.request({ method: 'POST', url: `/api/v1/tenants/${tenant}/api-keys`, body: { name: 'app', permissions: ['integrations:read'], purposes: [] } })).json();
+    const keyId = created.key.id as string;
+    const asKey = (token: string) => t?.request({ method: 'GET', url: `/api/v1/tenants/${tenant}/integrations`, token });
+    expect((await asKey(created.token))?.statusCode).toBe(200);
+    expect((await t.request({ method: 'PATCH', url: '/api/v1/siem/rules/test-burst', body: { responses: ['suspend_api_key', 'lock_account'] } })).statusCode).toBe(200);
+
+    const ctx = { ...systemContext('test'), actor: { type: 'api_key' as const, id: keyId, tenantId: tenant, permissions: [], purposes: [] } };
+    for (let i = 0; i < 3; i++) await ping(t.custos, 'key', ctx);
+    await sequence(t.custos);
+    expect((await siem.worker.tick()).created).toBe(1);
+    expect((await asKey(created.token))?.statusCode).toBe(401);
+    const [alert] = await alertsOf(t.custos.db, 'unmapped.key=key');
+    const detail = (await t.request({ method: 'GET', url: `/api/v1/siem/alerts/${alert?.id}` })).json() as { responses: Array<{ id: string; action: string; state: string; target: { type: string; id: string } }> };
+    // The key is suspended; no account acted or was targeted, so the lock is recorded as skipped.
+    expect(detail.responses.map((r) => [r.action, r.state, r.target.type])).toEqual([
+      ['suspend_api_key', 'applied', 'api_key'],
+      ['lock_account', 'skipped', 'none'],
+    ]);
+    const skipped = await t.request({ method: 'POST', url: `/api/v1/siem/alerts/${alert?.id}/responses/${detail.responses[1]?.id}/revert` });
+    expect([skipped.statusCode, skipped.json().code]).toEqual([409, 'SIEM_RESPONSE_NOT_REVERTIBLE']);
+    const undo = await t.request({ method: 'POST', url: `/api/v1/siem/alerts/${alert?.id}/responses/${detail.responses[0]?.id}/revert` });
+    expect(undo.statusCode).toBe(200);
+    expect((await asKey(created.token))?.statusCode).toBe(200);
+    const actions = (await outboxEvents(t.custos)).map((e) => e.custos.action);
+    expect(actions).toEqual(expect.arrayContaining(['api_key.suspend', 'siem.response.revert', 'api_key.resume']));
   }, 60_000);
 
   it('retries a notification with backoff until the receiver takes it, and gives up after maxAttempts (audited)', async () => {

@@ -24,20 +24,31 @@ interface Ref {
   uid: string;
 }
 
-function refsOf(event: OcsfEvent): Ref[] {
+function actorRef(event: OcsfEvent): Ref | undefined {
+  const user = (event.actor as { user?: { type?: unknown; uid?: unknown } } | null)?.user;
+  if (!user || typeof user.uid !== 'string' || typeof user.type !== 'string') return undefined;
+  return { type: user.type === 'user' ? 'account' : user.type, uid: user.uid };
+}
+
+function resourceRefs(event: OcsfEvent): Ref[] {
   const out: Ref[] = [];
   for (const r of Array.isArray(event.resources) ? event.resources : []) {
     if (r && typeof r === 'object' && !Array.isArray(r) && typeof r.uid === 'string' && typeof r.type === 'string') out.push({ type: r.type, uid: r.uid });
   }
-  const user = (event.actor as { user?: { type?: unknown; uid?: unknown } } | null)?.user;
-  if (user && typeof user.uid === 'string' && typeof user.type === 'string') out.push({ type: user.type === 'user' ? 'account' : user.type, uid: user.uid });
   return out;
 }
 
-/** Who a response acts on: the account (or API key) the completing event names, target first, then actor. */
+/**
+ * Who a response acts on, from the event that completed the match: the
+ * authenticated actor when it is an account (or API key) — an insider's or a
+ * stolen credential's own actions — else the account (or key) the event
+ * targets — an anonymous attacker's victim, as in a brute force.
+ */
 export function responseTarget(action: ResponseAction, event: OcsfEvent): Ref | undefined {
   const want = action === 'suspend_api_key' ? 'api_key' : 'account';
-  return refsOf(event).find((r) => r.type === want);
+  const actor = actorRef(event);
+  if (actor?.type === want) return actor;
+  return resourceRefs(event).find((r) => r.type === want);
 }
 
 async function apply(deps: ResponseDeps, tx: Tx, ctx: RequestContext, action: ResponseAction, id: string, details: { alertId: string; responseId: string }) {

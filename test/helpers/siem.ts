@@ -7,7 +7,7 @@ import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import type { Custos } from '../../src/main.js';
 import { createSiem, type Siem } from '../../src/siem/index.js';
-import { systemContext } from '../../src/shared/context.js';
+import { systemContext, type RequestContext } from '../../src/shared/context.js';
 
 /** A rule file in a fresh directory: returns its path. */
 export function writeRuleFile(yaml: string, name = 'test-rules.yml'): string {
@@ -40,9 +40,9 @@ correlation:
     gte: 3
 `;
 
-/** Records a `test.ping` audit event with `details.key`. */
-export function ping(custos: Custos, key: string): Promise<unknown> {
-  return custos.audit.recordAlone(systemContext('test'), {
+/** Records a `test.ping` audit event with `details.key` (by `ctx`, default a system job). */
+export function ping(custos: Custos, key: string, ctx: RequestContext = systemContext('test')): Promise<unknown> {
+  return custos.audit.recordAlone(ctx, {
     classUid: 6003,
     activityId: 99,
     action: 'test.ping',
