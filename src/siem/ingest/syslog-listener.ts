@@ -57,8 +57,10 @@ export function createSyslogListener(o: SyslogListenerOptions): SyslogListener {
   let seq = 0;
   const server = tls.createServer({ ...o.tls, handshakeTimeout: 10_000 }, (socket) => serve(socket));
   server.maxConnections = o.maxConnections;
-  server.on('tlsClientError', () => {
+  // A failed or timed-out handshake (handshakeTimeout: a peer stalled inside it) ends that connection only.
+  server.on('tlsClientError', (_err, socket) => {
     stats.dropped++;
+    socket.destroy();
   });
 
   function tenantOf(socket: tls.TLSSocket): { tenantId: string | null; cn: string | null } {
