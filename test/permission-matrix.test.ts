@@ -69,6 +69,7 @@ const FIXTURES: Record<string, (tenantId: string, caller: Caller) => { url?: str
   'POST /api/v1/access-requests/:requestId/approve': () => ({ url: `/api/v1/access-requests/${ghost}/approve` }),
   'POST /api/v1/access-requests/:requestId/deny': () => ({ url: `/api/v1/access-requests/${ghost}/deny` }),
   'POST /api/v1/access-requests/:requestId/revoke': () => ({ url: `/api/v1/access-requests/${ghost}/revoke` }),
+  'POST /api/v1/events': () => ({ body: [{ class_uid: 4001, activity_id: 6, time: Date.now(), metadata: { product: { name: 'matrix' } } }] }),
   'GET /api/v1/siem/alerts': () => ({}),
   'GET /api/v1/siem/alerts/:alertId': () => ({ url: `/api/v1/siem/alerts/${ghost}` }),
   'PATCH /api/v1/siem/alerts/:alertId': () => ({ url: `/api/v1/siem/alerts/${ghost}`, body: { state: 'acknowledged' } }),
