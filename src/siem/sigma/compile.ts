@@ -9,6 +9,7 @@ import { RateDeviation } from './baseline.js';
 import { createWindowed, type Correlator } from './correlation.js';
 import { NewValue } from './new-value.js';
 import { compileDetection } from './detection.js';
+import { Prefilter, ruleKey, type Key } from './prefilter.js';
 import { ruleInvalid, stateInvalid } from './errors.js';
 import type { Pred } from './matchers.js';
 import { resolveFor } from './pipeline.js';
@@ -33,6 +34,8 @@ interface Node {
   emit: boolean;
   /** Evaluated at all (enabled, or feeding a running correlation). */
   live: boolean;
+  /** Detections: the plain-equality field the rule requires, for the prefilter. */
+  key: Key | null;
   pred: Pred | null;
   corr: Correlator | null;
   refs: RefReader[];
@@ -59,14 +62,18 @@ export function compileRuleSet(rules: SigmaRule[], opts: CompileOptions = {}): R
       throw ruleInvalid({ source: rule.source, rule: rule.id }, 'id', 'another rule has the same id');
     byRef.set(rule.id, i);
     if (rule.name) byRef.set(rule.name, i);
-    return { rule, info: info(rule), emit: false, live: false, pred: null, corr: null, refs: [], fired: { gen: -1, indexes: [], groupVals: [] } };
+    return { rule, info: info(rule), emit: false, live: false, key: null, pred: null, corr: null, refs: [], fired: { gen: -1, indexes: [], groupVals: [] } };
   });
   const order = topoOrder(nodes, byRef);
   markLive(nodes, order, byRef, enabled);
   for (const n of nodes) {
     if (!n.live) continue;
     try {
-      if (n.rule.kind === 'detection') n.pred = compileDetection(n.rule, resolveFor(opts.mapping, n.rule.logsource), slots, vars);
+      if (n.rule.kind === 'detection') {
+        const map = resolveFor(opts.mapping, n.rule.logsource);
+        n.pred = compileDetection(n.rule, map, slots, vars);
+        n.key = ruleKey(n.rule, map, slots, vars);
+      }
       else {
         const spec = n.rule.correlation;
         n.corr = spec.type === 'rate_deviation' ? new RateDeviation(spec) : spec.type === 'new_value' ? new NewValue(spec) : createWindowed(spec);
@@ -76,7 +83,7 @@ export function compileRuleSet(rules: SigmaRule[], opts: CompileOptions = {}): R
       problem(n.rule, e);
     }
   }
-  return new CompiledRuleSet(nodes, order.filter((i) => nodes[i]!.live && nodes[i]!.corr !== null), slots);
+  return new CompiledRuleSet(nodes, order.filter((i) => nodes[i]!.live && nodes[i]!.corr !== null), slots, opts.prefilter !== false);
 }
 
 /** Correlations after the rules they refer to; unknown references and cycles are errors. */
@@ -171,14 +178,16 @@ class CompiledRuleSet implements RuleSet {
   readonly #detections: Node[];
   readonly #correlations: Node[];
   readonly #ctx: EvalCtx;
+  readonly #prefilter: Prefilter;
   #gen = 0;
 
-  constructor(nodes: Node[], corrOrder: number[], slots: SlotTable) {
+  constructor(nodes: Node[], corrOrder: number[], slots: SlotTable, prefilter: boolean) {
     this.#nodes = nodes;
     this.rules = nodes.map((n) => n.info);
     this.#detections = nodes.filter((n) => n.live && n.pred !== null);
     this.#correlations = corrOrder.map((i) => nodes[i]!);
     this.#ctx = new EvalCtx(slots);
+    this.#prefilter = new Prefilter(this.#detections.map((n) => (prefilter ? n.key : null)));
   }
 
   evaluate(event: Readonly<Record<string, unknown>>, meta: { index: number; time: number }): SigmaMatch[] {
@@ -186,7 +195,13 @@ class CompiledRuleSet implements RuleSet {
     c.begin(event);
     const gen = ++this.#gen;
     let out = EMPTY;
-    for (const n of this.#detections) {
+    this.#prefilter.select(c, gen);
+    const marks = this.#prefilter.marks;
+    const dets = this.#detections;
+    for (let i = 0; i < dets.length; i++) {
+      const m = marks[i];
+      if (m !== gen && m !== -2) continue;
+      const n = dets[i]!;
       if (!n.pred!(c)) continue;
       n.fired.gen = gen;
       n.fired.indexes = [meta.index];

@@ -164,4 +164,6 @@ export interface CompileOptions {
   mapping?: FieldMapping;
   /** Rules for which it answers false emit nothing (detections still feed enabled correlations). */
   isEnabled?: (ruleId: string) => boolean;
+  /** Select rules by their required plain-equality field before evaluating (default true; false for comparison only). */
+  prefilter?: boolean;
 }
