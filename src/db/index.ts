@@ -5,3 +5,4 @@ export { scopeTenant, type TenantScope, type TenantTable } from './tenant-scope.
 export { TENANT_TABLES } from './tenant-tables.js';
 export type { TouchedTable } from './write-tracker.js';
 export type { MigrationStatus } from './migrations/index.js';
+export { reusableInsert } from './reusable-insert.js';

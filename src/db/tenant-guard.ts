@@ -39,12 +39,18 @@ function isNode(v: unknown): v is AnyNode {
   return typeof v === 'object' && v !== null && typeof (v as { kind?: unknown }).kind === 'string';
 }
 
+/**
+ * Node kinds that hold only names, operators or bound values, never a query:
+ * not descended into (a bound value may be a large array, JSON or bytes).
+ */
+const LEAVES = new Set(['IdentifierNode', 'ValueNode', 'PrimitiveValueListNode', 'OperatorNode', 'ColumnNode', 'SchemableIdentifierNode', 'TableNode', 'SelectAllNode']);
+
 function visit(node: unknown, tables: ReadonlySet<string>): void {
   if (Array.isArray(node)) {
     for (const n of node) visit(n, tables);
     return;
   }
-  if (!isNode(node)) return;
+  if (!isNode(node) || LEAVES.has(node.kind)) return;
   switch (node.kind) {
     case 'SelectQueryNode':
     case 'UpdateQueryNode':

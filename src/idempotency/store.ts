@@ -1,4 +1,4 @@
-import type { Tx } from '../db/index.js';
+import { reusableInsert, type Tx } from '../db/index.js';
 import type { IdempotencyKeysTable } from '../db/types.js';
 
 export type IdempotencyRow = IdempotencyKeysTable;
@@ -13,9 +13,10 @@ export async function findKey(tx: Tx, principal: string, key: string, now: strin
     .executeTakeFirst();
 }
 
-export async function insertKey(tx: Tx, row: IdempotencyRow): Promise<void> {
-  await tx.insertInto('idempotency_keys').values(row).execute();
-}
+/** Once per keyed create: the compiled INSERT is reused. */
+export const insertKey: (tx: Tx, row: IdempotencyRow) => Promise<void> = reusableInsert('idempotency_keys', [
+  'principal', 'idem_key', 'method', 'route', 'request_hash', 'status_code', 'response', 'created_at', 'expires_at',
+]);
 
 export async function deleteExpired(tx: Tx, now: string): Promise<number> {
   const r = await tx.deleteFrom('idempotency_keys').where('expires_at', '<=', now).executeTakeFirst();

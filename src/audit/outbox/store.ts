@@ -1,12 +1,14 @@
 import type { Insertable, Selectable } from 'kysely';
-import type { Tx } from '../../db/index.js';
+import { reusableInsert, type Tx } from '../../db/index.js';
 import type { AuditOutboxTable } from '../../db/types.js';
 
 export type OutboxRow = Selectable<AuditOutboxTable>;
 
-export async function insertOutbox(tx: Tx, row: Insertable<AuditOutboxTable>): Promise<void> {
-  await tx.insertInto('audit_outbox').values(row).execute();
-}
+/** One row per audited change, so on every mutating request: the compiled INSERT is reused. */
+export const insertOutbox: (tx: Tx, row: Insertable<AuditOutboxTable>) => Promise<void> = reusableInsert('audit_outbox', [
+  'event_id', 'recorded_at', 'tenant_id', 'class_uid', 'activity_id', 'event', 'action',
+  'actor_type', 'actor_id', 'target_type', 'target_id', 'outcome',
+]);
 
 /** Deletes exactly the rows `seqs` (never a range: on PostgreSQL a row may commit late with a lower seq). */
 export async function deleteOutbox(tx: Tx, seqs: readonly number[]): Promise<void> {
