@@ -4,6 +4,7 @@ import { benchCrypto } from './crypto.js';
 import { benchAudit } from './audit.js';
 import { benchFoundation } from './foundation.js';
 import { benchIdentity } from './identity.js';
+import { benchVault } from './vault.js';
 import { benchSiem } from './siem.js';
 
 const SUITES: Record<string, (seconds: number) => Promise<void>> = {
@@ -11,6 +12,7 @@ const SUITES: Record<string, (seconds: number) => Promise<void>> = {
   audit: benchAudit,
   crypto: benchCrypto,
   identity: benchIdentity,
+  vault: benchVault,
   siem: benchSiem,
 };
 
