@@ -85,17 +85,17 @@ function generate(n: number): string[] {
 }
 
 /**
- * Runs `body` over the lines repeatedly for `seconds` of wall time; returns
+ * Runs `body` over the items repeatedly for `seconds` of wall time; returns
  * events per CPU-second of this process (user + system). On a shared box CPU
  * time, not wall time, is what one core actually spent.
  */
-function measure(lines: string[], seconds: number, body: (line: string, i: number) => void): number {
+function measure<T>(items: T[], seconds: number, body: (item: T) => void): number {
   const until = performance.now() + seconds * 1000;
   const cpu = process.cpuUsage();
   let done = 0;
   while (performance.now() < until) {
-    for (let i = 0; i < lines.length; i++) body(lines[i]!, done + i);
-    done += lines.length;
+    for (let i = 0; i < items.length; i++) body(items[i]!);
+    done += items.length;
   }
   const used = process.cpuUsage(cpu);
   return done / ((used.user + used.system) / 1e6);
@@ -104,30 +104,33 @@ function measure(lines: string[], seconds: number, body: (line: string, i: numbe
 export async function benchSiem(seconds: number): Promise<void> {
   const pack = loadPack();
   const lines = generate(20_000);
+  const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown> & { time: number });
   const set = compileRuleSet(pack.rules, pack.mapping ? { mapping: pack.mapping } : {});
   let alerts = 0;
   let sink = 0;
-  // Event time keeps advancing across passes, so windows slide as in a live stream.
+  // One stream across all passes: log indexes and event times keep advancing, so windows slide as live.
+  let index = 0;
   const span = 20_000 * 50;
-  const parseOnly = () => measure(lines, seconds / 2, (l) => { sink += (JSON.parse(l) as { time: number }).time & 1; });
-  const engine = () => measure(lines, seconds / 2, (l, i) => {
-    const e = JSON.parse(l) as Record<string, unknown> & { time: number };
-    const pass = Math.floor(i / lines.length);
-    alerts += set.evaluate(e, { index: i, time: e.time + pass * span }).length;
-  });
+  const feed = (e: Record<string, unknown> & { time: number }): void => {
+    alerts += set.evaluate(e, { index, time: e.time + Math.floor(index / lines.length) * span }).length;
+    index++;
+  };
+  const slice = seconds / 3;
+  const parseOnly = () => measure(lines, slice / 2, (l) => { sink += (JSON.parse(l) as { time: number }).time & 1; });
+  const engine = () => measure(lines, slice / 2, (l) => feed(JSON.parse(l) as Record<string, unknown> & { time: number }));
+  const evaluateOnly = () => measure(parsed, slice / 2, feed);
   parseOnly(); // warm-up
-  const parse1 = parseOnly();
-  const eng1 = engine();
-  const parse2 = parseOnly();
-  const eng2 = engine();
-  const parseRate = Math.max(parse1, parse2);
-  const engineRate = Math.max(eng1, eng2);
-  const evalOnly = 1 / (1 / engineRate - 1 / parseRate);
-  header(`siem: Sigma engine, ${pack.rules.length} rules (${pack.from}), one core, per CPU-second`);
-  console.log(row('events/s, JSON.parse + evaluate (the whole pack)', engineRate.toFixed(0), parseRate.toFixed(0), engineRate / parseRate));
-  console.log(row('events/s, evaluate alone (derived: parse time subtracted)', evalOnly.toFixed(0)));
-  console.log(row('µs per event in evaluate', (1e6 / evalOnly).toFixed(2)));
+  const rates = { parse: 0, engine: 0, evaluate: 0 };
+  for (let round = 0; round < 2; round++) {
+    rates.parse = Math.max(rates.parse, parseOnly());
+    rates.engine = Math.max(rates.engine, engine());
+    rates.evaluate = Math.max(rates.evaluate, evaluateOnly());
+  }
+  header(`siem: Sigma engine, ${pack.rules.length} rules (${pack.from}), one core, per CPU-second (best of 2)`);
+  console.log(row('events/s, JSON.parse + evaluate (the whole pack)', rates.engine.toFixed(0), rates.parse.toFixed(0), rates.engine / rates.parse));
+  console.log(row('events/s, evaluate alone (events parsed beforehand)', rates.evaluate.toFixed(0), rates.parse.toFixed(0), rates.evaluate / rates.parse));
+  console.log(row('µs per event in evaluate', (1e6 / rates.evaluate).toFixed(2)));
   console.log(row('alerts raised during the run', String(alerts)));
-  console.log(row('goal: ≥ 50,000 events/s through the engine', engineRate >= 50_000 ? 'met' : 'NOT met'));
+  console.log(row('goal: ≥ 50,000 events/s through the engine', rates.engine >= 50_000 ? 'met' : 'NOT met'));
   if (sink < 0) console.log(sink);
 }
