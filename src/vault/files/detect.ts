@@ -187,3 +187,23 @@ export function scriptKind(text: string): string | null {
   }
   return null;
 }
+
+// PDF actions that run code or carry files: JavaScript, launch actions,
+// embedded files and rich media. A name spelled with #xx escapes is an
+// obfuscation readers undo, so it counts too. (Streams compressed inside
+// object streams are not opened: a heuristic, like the script signs.)
+const PDF_ACTIVE = /\/(JavaScript|JS|Launch|EmbeddedFiles?|RichMedia)(?![A-Za-z0-9])/;
+const PDF_ACTIVE_NAME = /^\/(JavaScript|JS|Launch|EmbeddedFiles?|RichMedia)$/;
+const PDF_ESCAPED_NAME = /\/[A-Za-z0-9]*#[0-9A-Fa-f]{2}[A-Za-z0-9#]*/g;
+
+/** What active content a piece of a PDF shows, or null. */
+export function pdfActiveContent(text: string): string | null {
+  const m = PDF_ACTIVE.exec(text);
+  if (m !== null) return `PDF with /${m[1]} action or object`;
+  // Font names such as /Times#20New#20Roman are common; only an escaped active name counts.
+  for (const n of text.matchAll(PDF_ESCAPED_NAME)) {
+    const decoded = n[0].replace(/#([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16)));
+    if (PDF_ACTIVE_NAME.test(decoded)) return 'PDF with an obfuscated (#-escaped) action name';
+  }
+  return null;
+}

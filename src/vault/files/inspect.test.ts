@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { acceptedCorpus, csv, makeZip, pe, refusedCorpus } from '../../../test/helpers/upload-corpus.js';
+import { acceptedCorpus, csv, makeZip, pdf, pe, refusedCorpus } from '../../../test/helpers/upload-corpus.js';
 import { uploadRefusal } from './errors.js';
 import { createUploadInspector, DOCX_TYPE, inspectUpload, type InspectOptions, type UploadVerdict } from './inspect.js';
 
@@ -107,6 +107,20 @@ describe('upload inspection', () => {
       expect({ text, code: r.code }).toEqual({ text, code: 'VAULT_UPLOAD_EXECUTABLE' });
       expect(r.detected).toMatch(kind);
     }
+  });
+
+  it('refuses PDFs with JavaScript, launch actions or embedded files, also split across chunks or #-escaped', async () => {
+    const base = pdf().toString('latin1');
+    const withAction = (action: string) => Buffer.from(base.replace('/Type /Catalog', `/Type /Catalog /OpenAction << /S ${action} >>`), 'latin1');
+    for (const [action, found] of [['/JavaScript /JS (app.alert(1))', /JavaScript/], ['/Launch /F (cmd.exe)', /Launch/], ['/J#61vaScript', /obfuscated/]] as const) {
+      expect((await refusal(viaStream(withAction(action), { declaredType: 'application/pdf' }, 7))).detected).toMatch(found);
+      expect((await refusal(viaBuffer(withAction(action), { declaredType: 'application/pdf' }))).code).toBe('VAULT_UPLOAD_EXECUTABLE');
+    }
+    const embedded = Buffer.from(base.replace('/Type /Catalog', '/Type /Catalog /Names << /EmbeddedFiles 4 0 R >>'), 'latin1');
+    expect((await refusal(viaStream(embedded, { declaredType: 'application/pdf' }))).detected).toMatch(/EmbeddedFiles/);
+    expect((await viaStream(pdf(), { declaredType: 'application/pdf' }, 5)).type).toBe('application/pdf');
+    const font = Buffer.from(base.replace('/Type /Catalog', '/Type /Catalog /BaseFont /Times#20New#20Roman'), 'latin1');
+    expect((await viaStream(font, { declaredType: 'application/pdf' })).type).toBe('application/pdf');
   });
 
   it('refuses executable file names, invalid UTF-8, NUL bytes and script-free HTML as text', async () => {

@@ -6,7 +6,7 @@
 import { isUtf8 } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
 import { fileTypeFromBuffer } from 'file-type';
-import { executableMagic, EXECUTABLE_EXTENSIONS, extensionOf, isMarkup, scriptKind } from './detect.js';
+import { executableMagic, EXECUTABLE_EXTENSIONS, extensionOf, isMarkup, pdfActiveContent, scriptKind } from './detect.js';
 import { vaultFileErrors } from './errors.js';
 import { inspectZip, isZip, type ZipLimits } from './zip.js';
 
@@ -150,6 +150,18 @@ class TextCheck {
   }
 }
 
+/** Scans a PDF as it streams for active content (names may straddle chunks: a short overlap is kept). */
+class PdfCheck {
+  #tail = '';
+
+  update(chunk: Buffer): void {
+    const text = this.#tail + chunk.toString('latin1');
+    const found = pdfActiveContent(text);
+    if (found !== null) throw vaultFileErrors.executable(found);
+    this.#tail = text.slice(-32);
+  }
+}
+
 async function decideArchive(opts: InspectOptions, whole: Buffer): Promise<UploadVerdict> {
   const summary = await inspectZip(whole, opts.zipLimits);
   const type = summary.container === null ? 'application/zip' : CONTAINER_TYPES[summary.container];
@@ -177,7 +189,10 @@ export interface InspectUploadInput extends InspectOptions {
  */
 export async function inspectUpload(input: InspectUploadInput): Promise<UploadVerdict> {
   const cls = await classifyHead(input.head, input.fileName);
-  if (cls.kind === 'binary') return decideType(input, cls.type, cls.type, 'binary');
+  if (cls.kind === 'binary') {
+    if (cls.type === 'application/pdf') new PdfCheck().update(input.readAll === undefined ? input.head : await input.readAll());
+    return decideType(input, cls.type, cls.type, 'binary');
+  }
   if (cls.kind === 'archive') {
     if (input.readAll === undefined) throw vaultFileErrors.archiveUnsafe('archive content not available for inspection');
     return decideArchive(input, await input.readAll());
@@ -203,6 +218,7 @@ export class UploadInspector extends Transform {
   #headLen = 0;
   #cls: HeadClass | null = null;
   #text: TextCheck | null = null;
+  #pdf: PdfCheck | null = null;
   #archive: Buffer[] = [];
   #archiveLen = 0;
   #verdict: UploadVerdict | null = null;
@@ -223,12 +239,14 @@ export class UploadInspector extends Transform {
     this.#head = [];
     this.#cls = await classifyHead(head, this.#opts.fileName);
     if (this.#cls.kind === 'text') this.#text = new TextCheck();
+    if (this.#cls.kind === 'binary' && this.#cls.type === 'application/pdf') this.#pdf = new PdfCheck();
     this.#pass(head);
   }
 
   #pass(chunk: Buffer): void {
     if (chunk.length === 0) return;
     if (this.#text !== null) this.#text.update(chunk);
+    if (this.#pdf !== null) this.#pdf.update(chunk);
     if (this.#cls?.kind === 'archive') {
       const max = this.#opts.maxArchiveBytes ?? 64 * 1024 * 1024;
       this.#archiveLen += chunk.length;
