@@ -68,6 +68,8 @@ export {
   type LogEntryRecord,
   type LogEntryRun,
   type NoteSource,
+  type RunHashes,
+  RUN_BLOCK_LEVEL,
   type VerifyFailure,
   type VerifyLogInput,
   type VerifyOk,

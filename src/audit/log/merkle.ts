@@ -141,6 +141,24 @@ export class Frontier {
     this.#size++;
   }
 
+  /**
+   * Appends the root of a perfect subtree of 2^level leaves computed
+   * elsewhere; the size must be a multiple of 2^level (the subtree is then a
+   * node of the tree, and the result is the same as appending its leaves).
+   */
+  appendSubtree(level: number, root: string): void {
+    const width = 2 ** level;
+    if (this.#size % width !== 0) throw auditError('TREE_STATE_INVALID', `a subtree of ${width} leaves cannot start at ${this.#size}`);
+    let hash = root;
+    let index = this.#size / width;
+    while (index % 2 === 1) {
+      hash = nodeHashBinary(this.#hashes.pop() as string, hash);
+      index = (index - 1) / 2;
+    }
+    this.#hashes.push(hash);
+    this.#size += width;
+  }
+
   /** Root of the tree of the current size, as a binary string. */
   root(): string {
     const hashes = this.#hashes;

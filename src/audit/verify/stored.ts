@@ -4,9 +4,10 @@
  * verifier, or into the pruned-log verifier once entries were archived.
  */
 import type { Db } from '../../db/index.js';
-import { verifyLog, type LogEntryRecord, type LogEntryRun, type NoteVerifier, type VerifyResult } from '../log/index.js';
+import { verifyLog, type LogEntryRecord, type LogEntryRun, type NoteVerifier, type RunHashes, type VerifyResult } from '../log/index.js';
 import { checkpointPage, entryPage, latestCheckpoint, pruneFloor, prunedLeafPage, treeSize } from '../store.js';
 import { verifyPrunedLog } from './pruned.js';
+import { startLeafHasher } from './leaf-worker.js';
 import { toEntryRun } from './runs.js';
 
 export interface StoredVerifyOptions {
@@ -17,6 +18,8 @@ export interface StoredVerifyOptions {
   witness?: readonly string[] | undefined;
   onProgress?: ((processed: number, total: number) => void) | undefined;
   pageSize?: number | undefined;
+  /** Hash leaves in a worker thread: by default when the log is large and a second core is idle (leaf-worker.ts). */
+  leafWorker?: boolean | undefined;
 }
 
 export type StoredVerifyResult = VerifyResult & {
@@ -75,6 +78,16 @@ async function* notes(db: Db, maxSize: number, pageSize: number): AsyncGenerator
   }
 }
 
+/** Runs `verify` with a worker hashing leaves when the log is large enough (leaf-worker.ts). */
+async function verifyWithHasher<T>(entries: number, verify: (hashRun: ((run: LogEntryRun) => Promise<RunHashes>) | undefined) => Promise<T>): Promise<T> {
+  const hasher = startLeafHasher(entries);
+  try {
+    return await verify(hasher && ((run) => hasher.hash(run)));
+  } finally {
+    await hasher?.close();
+  }
+}
+
 /**
  * Verifies everything stored. Checkpoints are bounded by the newest one
  * present when verification starts and entries by the size read after it, so
@@ -92,7 +105,9 @@ export async function verifyStoredLog(db: Db, options: StoredVerifyOptions): Pro
   const common = { checkpoints: notes(db, maxCheckpoint, pageSize), verifier: options.verifier, origin: options.origin };
   const result =
     floor === 0
-      ? await verifyLog({ ...common, entries: entryRuns(db, 0, end, pageSize), witness: options.witness ?? [], onProgress, progressInterval: 65_536 })
+      ? await verifyWithHasher(options.leafWorker === false ? 0 : options.leafWorker ? Infinity : end, (hashRun) =>
+          verifyLog({ ...common, entries: entryRuns(db, 0, end, pageSize), witness: options.witness ?? [], onProgress, progressInterval: 65_536, hashRun }),
+        )
       : await verifyPrunedLog({
           ...common,
           prunedLeaves: leafPages(db, floor, pageSize),
