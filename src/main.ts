@@ -17,7 +17,7 @@ import { systemContext } from './shared/context.js';
 import { createTenantService, registerTenantRoutes, type TenantService } from './tenants/index.js';
 import { createKeyAdmin, createKeyring, ensureRootKey, registerKeyRoutes, type KeyAdmin, type KeyringCore, type RootKeySource } from './keys/index.js';
 import { createIntegrationService, registerIntegrationRoutes, type IntegrationService } from './integrations/index.js';
-import { createVaultService, registerVaultRoutes, type VaultService } from './vault/index.js';
+import { blobDirFor, createVaultService, registerVaultRoutes, type VaultService } from './vault/index.js';
 import { createIngestService, createSyslogIngest, registerIngestRoutes, type SyslogListener } from './siem/ingest/index.js';
 import { createSiem, type Siem } from './siem/index.js';
 
@@ -128,7 +128,7 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
   const { keys } = core;
   const keyAdmin = createKeyAdmin({ core: keys, guard, idempotency });
   const integrations = createIntegrationService({ db, audit, guard, idempotency, clock, keys, tenants });
-  const vault = createVaultService({ db, audit, guard, idempotency, clock, keys, tenants });
+  const vault = createVaultService({ db, audit, guard, idempotency, clock, keys, tenants, blobDir: blobDirFor(config.dataDir) });
   const ingest = createIngestService({ db, audit, guard, idempotency, clock, tenants });
   const accessRequests = createAccessRequestService({ db, audit, guard, clock, sealer: identity.deps.sealer });
   const auditLog = await createAuditLog({

@@ -57,7 +57,7 @@ describe.each(DIALECTS)('vault records on %s', (dialect) => {
     const actions = events.map((e) => e.custos.action);
     for (const a of ['vault.collection.create', 'vault.record.create', 'vault.record.update', 'vault.record.read', 'vault.record.delete']) expect(actions).toContain(a);
     const text = JSON.stringify(events);
-    for (const v of ['Lovelace', 'lovelace', '1234567', '7946', '1815', 'prefers mail']) expect(text).not.toContain(v);
+    for (const v of ['Lovelace', 'lovelace', '+49301234567', '+442079460958', '1815-12-10', 'prefers mail']) expect(text).not.toContain(v);
   });
 
   it('refuses unknown fields naming them, invalid values naming the field (never the value), and missing required fields', async () => {
@@ -143,8 +143,9 @@ describe.each(DIALECTS)('vault records on %s', (dialect) => {
     expect(await search({ email: 'nobody@example.org' })).toEqual([]);
     const notSearchable = await api.search({ where: { birthDate: '2000-01-01' } });
     expect(notSearchable.json().code).toBe('VAULT_FIELD_NOT_SEARCHABLE');
-    const ev = (await outboxEvents(t.custos)).filter((e) => e.tenant_uid === tid && e.custos.action === 'vault.record.read').pop() as Record<string, Record<string, unknown>>;
-    expect(ev.unmapped?.where).toEqual(['birthDate'].length ? ev.unmapped?.where : []);
+    const reads = (await outboxEvents(t.custos)).filter((e) => e.tenant_uid === tid && e.custos.action === 'vault.record.read') as Array<Record<string, Record<string, unknown>>>;
+    expect(reads.map((e) => e.unmapped?.where)).toContainEqual(['plan', 'phone']);
+    expect(JSON.stringify(reads)).not.toContain('+49301234567');
   });
 
   it("answers another tenant's collection, record and subject ids with 404 and a security event", async () => {

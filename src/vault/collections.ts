@@ -19,7 +19,8 @@ const actorText = (ctx: RequestContext) => `${actorRef(ctx.actor).type}:${actorR
 
 /** Drops removed fields from every record of the collection (sealed and plain parts); returns how many changed. */
 async function eraseFields(s: TenantScope, collectionId: string, removed: string[]): Promise<number> {
-  let after = '';
+  // The nil UUID sorts before every id (PostgreSQL compares uuid columns only with UUIDs).
+  let after = '00000000-0000-0000-0000-000000000000';
   let changed = 0;
   for (;;) {
     const page = await store.recordPage(s, collectionId, after, REWRITE_PAGE);
@@ -119,11 +120,12 @@ export function collectionOps(core: VaultCore) {
             filesErased: files.length,
           }),
         );
-        return toCollection({ ...cur.row, version, schema: text, updated_at: now }, next);
+        return { collection: toCollection({ ...cur.row, version, schema: text, updated_at: now }, next), blobs: files.map((f) => f.blob_id) };
       });
       core.forgetCollection(tenantId, name);
       if (!out) throw vaultErrors.collectionConflict(name);
-      return out;
+      await core.dropBlobs(out.blobs);
+      return out.collection;
     },
 
     /** Deletes an empty collection and its history (409 while it holds records). */

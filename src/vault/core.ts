@@ -6,6 +6,8 @@ import type { Keyring } from '../keys/index.js';
 import type { Clock } from '../shared/clock.js';
 import type { RequestContext } from '../shared/context.js';
 import type { TenantService } from '../tenants/index.js';
+import { createFileVault, createLocalBlobStore, type FileVault } from './files/index.js';
+import { vaultErrors } from './errors.js';
 import { findCollection, findSubject, type CollectionRow } from './store.js';
 import type { Collection, CollectionSchema } from './types.js';
 
@@ -17,6 +19,10 @@ export interface VaultDeps {
   clock: Clock;
   keys: Keyring;
   tenants: Pick<TenantService, 'requireActive'>;
+  /** Where file contents go (`<dataDir>/blobs`); without it file fields answer VAULT_FILES_UNAVAILABLE. */
+  blobDir?: string | undefined;
+  /** Largest file in bytes unless the field says less (default 25 MiB). */
+  maxFileBytes?: number | undefined;
   /** How long a collection schema or subject lookup is trusted from memory (default 1000 ms; another process may change it). */
   cacheMs?: number;
 }
@@ -27,6 +33,7 @@ export interface LoadedCollection {
 }
 
 const MAX_CACHED = 10_000;
+export const DEFAULT_MAX_FILE_BYTES = 25 * 1024 * 1024;
 
 /** A bounded map whose entries expire: schemas and subject lookups, so a record create needs no extra read. */
 class TtlCache<V> {
@@ -75,6 +82,9 @@ export class VaultCore {
   readonly #tenants: VaultDeps['tenants'];
   readonly #collections: TtlCache<LoadedCollection>;
   readonly #subjects: TtlCache<string>;
+  readonly #blobDir: string | undefined;
+  readonly maxFileBytes: number;
+  #files: Promise<FileVault> | undefined;
 
   constructor(d: VaultDeps) {
     this.db = d.db;
@@ -86,6 +96,24 @@ export class VaultCore {
     this.#tenants = d.tenants;
     this.#collections = new TtlCache(d.cacheMs ?? 1000);
     this.#subjects = new TtlCache(Math.max(d.cacheMs ?? 1000, 60_000));
+    this.#blobDir = d.blobDir;
+    this.maxFileBytes = d.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  }
+
+  /** The encrypted file layer (its blob directory is created on first use). */
+  files(): Promise<FileVault> {
+    const dir = this.#blobDir;
+    if (!dir) return Promise.reject(vaultErrors.filesUnavailable());
+    this.#files ??= createLocalBlobStore({ dir }).then((store) => createFileVault({ keyring: this.keys, store, maxBytes: this.maxFileBytes }));
+    this.#files.catch(() => (this.#files = undefined));
+    return this.#files;
+  }
+
+  /** Deletes blobs whose rows are gone (after the commit); a failure leaves an orphan blob that opens with no key row, never data loss. */
+  async dropBlobs(blobIds: string[]): Promise<void> {
+    if (blobIds.length === 0 || !this.#blobDir) return;
+    const files = await this.files();
+    await Promise.all(blobIds.map((id) => files.delete(id).catch(() => false)));
   }
 
   now(): string {

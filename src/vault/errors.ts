@@ -38,5 +38,11 @@ export const vaultErrors = {
     createError('VAULT_RECORD_ERASED', `record ${id} belongs to a data subject whose key was destroyed (crypto-shredded); its personal data is gone`, 410),
   collectionConflict: (name: string): CustosError => createError('VAULT_COLLECTION_CONFLICT', `collection "${name}" was changed concurrently; read it again and retry`, 409),
   conflict: (id: string): CustosError => createError('VAULT_RECORD_CONFLICT', `record ${id} kept changing while it was updated; try again`, 409),
+  filesUnavailable: (): CustosError => createError('VAULT_FILES_UNAVAILABLE', 'this Custos has no blob store configured for file fields', 503),
+  notAFileField: (collection: string, field: string): CustosError =>
+    createError('VAULT_FIELD_NOT_FILE', `field "${field}" of collection "${collection}" is not a file field`, 400),
+  fileNotFound: (field: string): CustosError => createError('VAULT_FILE_NOT_FOUND', `the record holds no file in field "${field}"`, 404),
+  purposeNotDeclared: (field: string, reason: string | undefined): CustosError =>
+    createError('VAULT_PURPOSE_NOT_DECLARED', reason ? `field "${field}" may not be read for ${reason}` : `reading field "${field}" needs a reason (purpose)`, 403),
   badCursor: (): CustosError => createError('PAGINATION_CURSOR_INVALID', 'the cursor is not one this API issued', 400),
 };

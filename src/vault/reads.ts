@@ -2,6 +2,7 @@ import { purposesOf } from '../access/index.js';
 import { ACTIVITY } from '../audit/index.js';
 import type { RequestContext } from '../shared/context.js';
 import { isCustosError } from '../shared/errors.js';
+import { isUuid } from '../shared/ids.js';
 import { decodeCursor, encodeCursor, type Page } from '../shared/pagination.js';
 import { indexFields, openFields, type Scalar } from './codec.js';
 import { vaultEvent, type LoadedCollection, type VaultCore } from './core.js';
@@ -15,10 +16,18 @@ export interface ReadPlan {
   requested: string[];
   /** Personal fields to open. */
   open: string[];
-  /** Non-personal fields. */
+  /** Fields read from the plain part: non-personal ones, and file references the caller may have. */
   plain: string[];
   /** Requested personal fields the reason or the caller's purposes do not cover. */
   denied: Set<string>;
+}
+
+/** A record-id cursor (an id this API issued). */
+function afterIdOf(cursor: string | undefined): string | undefined {
+  if (!cursor) return undefined;
+  const id = decodeCursor(cursor, vaultErrors.badCursor);
+  if (!isUuid(id)) throw vaultErrors.badCursor();
+  return id;
 }
 
 export function planRead(ctx: RequestContext, tenantId: string, col: LoadedCollection, opts: ReadOptions): ReadPlan {
@@ -30,10 +39,12 @@ export function planRead(ctx: RequestContext, tenantId: string, col: LoadedColle
   const plan: ReadPlan = { requested, open: [], plain: [], denied: new Set() };
   for (const f of requested) {
     const def = schema.fields[f];
-    if (!def || def.type === 'file') continue;
-    if (!def.personal) plan.plain.push(f);
-    else if (opts.reason && held.has(opts.reason) && (def.purposes as readonly string[]).includes(opts.reason)) plan.open.push(f);
-    else plan.denied.add(f);
+    if (!def) continue;
+    const allowed = !def.personal || (opts.reason !== undefined && held.has(opts.reason) && (def.purposes as readonly string[]).includes(opts.reason));
+    // File fields hold a reference (id, type, size) in the plain part; their content is read through the files route.
+    if (!allowed) plan.denied.add(f);
+    else if (def.personal && def.type !== 'file') plan.open.push(f);
+    else plan.plain.push(f);
   }
   return plan;
 }
@@ -56,7 +67,7 @@ async function present(core: VaultCore, col: LoadedCollection, row: store.Record
   const fields: Record<string, FieldValue> = {};
   for (const f of plan.plain) if (f in plainAll) fields[f] = plainAll[f] as Scalar;
   for (const f of toOpen) fields[f] = opened[f] as Scalar;
-  const withheld = [...plan.denied].filter((f) => f in sealed);
+  const withheld = [...plan.denied].filter((f) => f in sealed || f in plainAll);
   return { ...base, erased: false, fields, withheld };
 }
 
@@ -124,7 +135,7 @@ export function recordReadOps(core: VaultCore) {
       await guard.assert(ctx, 'records:read', { tenantId });
       const col = await core.collection(ctx, tenantId, name);
       planRead(ctx, tenantId, col, opts);
-      const afterId = opts.cursor ? decodeCursor(opts.cursor, vaultErrors.badCursor) : undefined;
+      const afterId = afterIdOf(opts.cursor);
       const rows = await db.read(async (tx) => store.listRecords(await core.scope(tx, tenantId), col.row.id, { afterId, limit: opts.limit + 1 }));
       return presentPage(ctx, tenantId, col, rows, opts);
     },
@@ -140,7 +151,7 @@ export function recordReadOps(core: VaultCore) {
       await guard.assert(ctx, 'records:read', { tenantId });
       const col = await core.collection(ctx, tenantId, name);
       planRead(ctx, tenantId, col, opts);
-      const afterId = opts.cursor ? decodeCursor(opts.cursor, vaultErrors.badCursor) : '';
+      const afterId = afterIdOf(opts.cursor) ?? '';
       const conds = await whereIndexes(core, ctx, tenantId, col, where);
       const rows = await db.read(async (tx) => {
         const s = await core.scope(tx, tenantId);

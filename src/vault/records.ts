@@ -3,7 +3,7 @@ import type { TenantScope } from '../db/index.js';
 import type { RequestContext } from '../shared/context.js';
 import { isCustosError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
-import { indexFields, sealFields, subjectLookup, type Scalar } from './codec.js';
+import { indexFields, openFields, sealFields, subjectLookup, type Scalar } from './codec.js';
 import { vaultEvent, type LoadedCollection, type VaultCore } from './core.js';
 import { vaultErrors } from './errors.js';
 import { prepareValues } from './input.js';
@@ -135,10 +135,14 @@ export function recordWriteOps(core: VaultCore) {
     const all = { ...values.personal, ...values.plain };
     let newSealed: Record<string, string>;
     let index: Array<{ field: string; hmac: string; unique: boolean }>;
+    const curSealed = JSON.parse(cur.sealed) as Record<string, string>;
+    // Nothing personal to seal: the subject field is opened and dropped, so an erased record refuses every update.
+    const probe = Object.keys(changedPersonal).length === 0 && col.schema.subjectField in curSealed ? [col.schema.subjectField] : [];
     try {
       [newSealed, index] = await Promise.all([
         sealFields(keys, { tenantId, subjectId: cur.subject_id }, name, id, changedPersonal, ctx),
         indexFields(keys, tenantId, name, col.schema, all, ctx),
+        openFields(keys, tenantId, name, id, curSealed, probe),
       ]);
     } catch (e) {
       if (isDestroyed(e)) throw vaultErrors.recordErased(id);
@@ -146,7 +150,7 @@ export function recordWriteOps(core: VaultCore) {
     }
     const subjectValue = values.personal[col.schema.subjectField];
     const plan = subjectValue === undefined ? undefined : await planSubject(core, ctx, tenantId, String(subjectValue));
-    const sealed = { ...(JSON.parse(cur.sealed) as Record<string, string>), ...newSealed };
+    const sealed = { ...curSealed, ...newSealed };
     const plain = { ...(JSON.parse(cur.plain) as Record<string, Scalar>), ...values.plain };
     for (const f of values.cleared) {
       delete sealed[f];
@@ -194,14 +198,17 @@ export function recordWriteOps(core: VaultCore) {
     async remove(ctx: RequestContext, tenantId: string, name: string, id: string): Promise<void> {
       await guard.assert(ctx, 'records:write', { tenantId });
       const col = await core.collection(ctx, tenantId, name);
-      const gone = await db.write(async (tx) => {
+      const blobs = await db.write(async (tx) => {
         const s = await core.scope(tx, tenantId);
         const cur = await store.findRecord(s, col.row.id, id);
-        if (!cur || !(await store.deleteRecord(s, id))) return false;
-        await audit.record(tx, ctx, vaultEvent('vault.record.delete', ACTIVITY.DELETE, tenantId, { type: 'record', id }, { collection: name, subjectId: cur.subject_id }));
-        return true;
+        const files = cur ? await store.recordFiles(s, [id]) : [];
+        if (!cur || !(await store.deleteRecord(s, id))) return null;
+        const details = { collection: name, subjectId: cur.subject_id, files: files.map((f) => f.id) };
+        await audit.record(tx, ctx, vaultEvent('vault.record.delete', ACTIVITY.DELETE, tenantId, { type: 'record', id }, details));
+        return files.map((f) => f.blob_id);
       });
-      if (!gone) throw await guard.scopeMiss(ctx, { tenantId, type: 'record', id });
+      if (!blobs) throw await guard.scopeMiss(ctx, { tenantId, type: 'record', id });
+      await core.dropBlobs(blobs);
     },
   };
 }

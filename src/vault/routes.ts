@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import type { IdempotencyService } from '../idempotency/index.js';
 import { errorResponses, PageQuery, pageOf, ProblemSchema, Uuid } from '../server/schemas.js';
 import type { App } from '../server/types.js';
+import { registerFileRoutes } from './routes-files.js';
 import { registerRecordRoutes } from './routes-records.js';
 import { CollectionName, CollectionParams, lit, Purpose, TenantParams } from './route-schemas.js';
 import type { VaultService } from './service.js';
@@ -43,7 +44,7 @@ const VersionSchema = Type.Object({ version: Type.Integer(), createdAt: Type.Str
 const BASE = '/api/v1/tenants/:tenantId/collections';
 
 /** Collections (schemas) and, through routes-records.ts, their records, files and the subject view. */
-export function registerVaultRoutes(app: App, deps: { vault: VaultService; idempotency: IdempotencyService }): void {
+export async function registerVaultRoutes(app: App, deps: { vault: VaultService; idempotency: IdempotencyService }): Promise<void> {
   const { vault, idempotency } = deps;
   const tags = ['vault'];
   app.post(
@@ -112,4 +113,5 @@ export function registerVaultRoutes(app: App, deps: { vault: VaultService; idemp
     },
   );
   registerRecordRoutes(app, deps);
+  await registerFileRoutes(app, deps);
 }

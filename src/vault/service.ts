@@ -1,6 +1,8 @@
 import type { RequestContext } from '../shared/context.js';
 import type { Page } from '../shared/pagination.js';
+import type { Readable } from 'node:stream';
 import { collectionOps } from './collections.js';
+import { fileOps, type FileDownload, type StoredFileInfo } from './files-ops.js';
 import { VaultCore, type VaultDeps } from './core.js';
 import { recordReadOps } from './reads.js';
 import { recordWriteOps } from './records.js';
@@ -30,6 +32,10 @@ export interface VaultService {
   deleteRecord(ctx: RequestContext, tenantId: string, collection: string, id: string): Promise<void>;
   duplicates(ctx: RequestContext, tenantId: string, collection: string, id: string): Promise<Duplicate[]>;
   subject(ctx: RequestContext, tenantId: string, subjectId: string, opts: ReadOptions): Promise<SubjectView>;
+  /** Streams an upload through inspection (executables, scripts, type mismatch refused with a `security` event) and encryption. */
+  putFile(ctx: RequestContext, tenantId: string, collection: string, recordId: string, field: string, upload: { source: Readable; declaredType: string }): Promise<StoredFileInfo>;
+  getFile(ctx: RequestContext, tenantId: string, collection: string, recordId: string, field: string, reason: string | undefined): Promise<FileDownload>;
+  deleteFile(ctx: RequestContext, tenantId: string, collection: string, recordId: string, field: string): Promise<void>;
 }
 
 export function createVaultService(deps: VaultDeps): VaultService {
@@ -39,6 +45,7 @@ export function createVaultService(deps: VaultDeps): VaultService {
   const reads = recordReadOps(core);
   return {
     ...collections,
+    ...fileOps(core),
     createRecord: writes.create,
     updateRecord: writes.update,
     deleteRecord: writes.remove,

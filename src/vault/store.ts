@@ -223,3 +223,17 @@ export async function recordFiles(s: TenantScope, recordIds: string[]): Promise<
   if (recordIds.length === 0) return [];
   return s.selectFrom('vault_files').selectAll().where('record_id', 'in', recordIds).execute();
 }
+
+export async function findFile(s: TenantScope, recordId: string, field: string): Promise<FileRow | undefined> {
+  return s.selectFrom('vault_files').selectAll().where('record_id', '=', recordId).where('field', '=', field).executeTakeFirst();
+}
+
+/** Sets (or with `file` null, removes) the file of a record field: the vault_files row and the record's reference. */
+export async function setFile(s: TenantScope, record: RecordRow, field: string, file: NoTenant<FileRow> | null, ref: unknown, now: string): Promise<void> {
+  await s.deleteFrom('vault_files').where('record_id', '=', record.id).where('field', '=', field).execute();
+  if (file) await s.insertInto('vault_files', file).execute();
+  const plain = JSON.parse(record.plain) as Record<string, unknown>;
+  if (file) plain[field] = ref;
+  else delete plain[field];
+  await s.updateTable('vault_records').set({ plain: JSON.stringify(plain), updated_at: now }).where('id', '=', record.id).execute();
+}

@@ -67,6 +67,8 @@ export interface VaultFilesTable {
   field: string;
   subject_id: string;
   blob_id: string;
+  /** Envelope of the file's content key (sealed under the subject DEK). */
+  wrapped_key: Uint8Array;
   sha256: string;
   size: number | string;
   media_type: string;

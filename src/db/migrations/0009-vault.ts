@@ -83,6 +83,8 @@ export const m0009Vault: CustosMigration = {
       .addColumn('field', t.text, (c) => c.notNull())
       .addColumn('subject_id', t.uuid, (c) => c.notNull())
       .addColumn('blob_id', t.text, (c) => c.notNull())
+      // The file's content key, sealed under the subject DEK (vault/files): the blob alone opens nothing.
+      .addColumn('wrapped_key', t.bytes, (c) => c.notNull())
       .addColumn('sha256', t.text, (c) => c.notNull())
       .addColumn('size', t.bigint, (c) => c.notNull())
       .addColumn('media_type', t.text, (c) => c.notNull())
