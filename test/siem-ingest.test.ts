@@ -180,6 +180,8 @@ describe.each(DIALECTS)('SIEM ingestion on %s', (dialect) => {
     await sendTls(pki, port, `${syslogLine(new Date(), 'after the storm')}\n`);
     await until(() => stats().accepted === 1);
     expect((await t.request({ method: 'GET', url: '/healthz', token: null })).statusCode).toBe(200);
+    const metrics = await t.request({ method: 'GET', url: '/metrics', token: null });
+    expect(metrics.body).toMatch(/custos_siem_ingest_syslog_total\{result="rejected"\} [1-9]/);
     const stored = await external();
     expect(stored.map((e) => e.unmapped.source.message)).toEqual(['after the storm']);
   });

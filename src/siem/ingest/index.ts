@@ -1,6 +1,7 @@
 // Public API of SIEM ingestion (README.md). Other modules import from here only.
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.js';
+import type { Metrics } from '../../server/metrics.js';
 import { ensureSelfSigned, loadTlsMaterial, tlsOptions } from '../../server/tls.js';
 import type { Clock } from '../../shared/clock.js';
 import type { IngestService } from './service.js';
@@ -30,7 +31,10 @@ function pem(file: string, key: string): Buffer {
  * is off. Its certificate: its own, else the HTTPS server's (configured or
  * generated self-signed in <dataDir>/tls).
  */
-export async function createSyslogIngest(config: Config, deps: { ingest: IngestService; clock: Clock; logger: Logger }): Promise<SyslogListener | null> {
+export async function createSyslogIngest(
+  config: Config,
+  deps: { ingest: IngestService; clock: Clock; logger: Logger; metrics?: Pick<Metrics, 'gauge'> },
+): Promise<SyslogListener | null> {
   const c = config.siem.ingest.syslog;
   if (!c.enabled) return null;
   let material: { cert: Buffer; key: Buffer };
@@ -53,5 +57,6 @@ export async function createSyslogIngest(config: Config, deps: { ingest: IngestS
     ingest: deps.ingest,
     clock: deps.clock,
     logger: deps.logger,
+    gauge: deps.metrics?.gauge('custos_siem_ingest_syslog_total', 'Syslog ingestion: connections, messages accepted and rejected, connections dropped', ['result']),
   });
 }

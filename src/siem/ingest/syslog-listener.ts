@@ -10,6 +10,7 @@
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
+import type { Gauge } from 'prom-client';
 import type { Clock } from '../../shared/clock.js';
 import type { RequestContext } from '../../shared/context.js';
 import type { IngestService } from './service.js';
@@ -31,6 +32,8 @@ export interface SyslogListenerOptions {
   ingest: Pick<IngestService, 'recordNormalized'>;
   clock: Clock;
   logger: Logger;
+  /** Prometheus: `custos_siem_ingest_syslog_total{result}` mirrors stats() (a gauge of running totals). */
+  gauge?: Gauge<string> | undefined;
 }
 
 export interface SyslogStats {
@@ -51,6 +54,10 @@ export interface SyslogListener {
 
 export function createSyslogListener(o: SyslogListenerOptions): SyslogListener {
   const stats: SyslogStats = { connections: 0, accepted: 0, rejected: 0, dropped: 0 };
+  const count = (what: keyof SyslogStats, n = 1) => {
+    stats[what] += n;
+    o.gauge?.set({ result: what }, stats[what]);
+  };
   const sockets = new Set<tls.TLSSocket>();
   /** Each connection's write chain, awaited by close() so nothing writes after the database closes. */
   const writing = new Set<Promise<void>>();
@@ -59,7 +66,7 @@ export function createSyslogListener(o: SyslogListenerOptions): SyslogListener {
   server.maxConnections = o.maxConnections;
   // A failed or timed-out handshake (handshakeTimeout: a peer stalled inside it) ends that connection only.
   server.on('tlsClientError', (_err, socket) => {
-    stats.dropped++;
+    count('dropped');
     socket.destroy();
   });
 
@@ -72,7 +79,7 @@ export function createSyslogListener(o: SyslogListenerOptions): SyslogListener {
 
   function serve(socket: tls.TLSSocket): void {
     sockets.add(socket);
-    stats.connections++;
+    count('connections');
     const connection = ++seq;
     const { tenantId, cn } = tenantOf(socket);
     const ctx: RequestContext = {
@@ -99,11 +106,11 @@ export function createSyslogListener(o: SyslogListenerOptions): SyslogListener {
           events.push(n.event);
         } else {
           bad++;
-          stats.rejected++;
+          count('rejected');
         }
       }
       if (decoder.fatal) {
-        stats.dropped++;
+        count('dropped');
         bad++;
         socket.destroy();
       }
@@ -113,11 +120,11 @@ export function createSyslogListener(o: SyslogListenerOptions): SyslogListener {
         .then(() => o.ingest.recordNormalized(ctx, tenantId, events, 'syslog'))
         .then(
           () => {
-            stats.accepted += events.length;
+            count('accepted', events.length);
             socket.resume();
           },
           (err: unknown) => {
-            stats.dropped++;
+            count('dropped');
             o.logger.warn({ err, connection, lost: events.length }, 'syslog ingest: recording failed; connection closed');
             socket.destroy();
           },
