@@ -171,7 +171,7 @@ export async function createCustos(config: Config, options: CustosOptions = {}):
   });
 
   auditLog.start();
-  const syslogIngest = await createSyslogIngest(config, { ingest, clock, logger });
+  const syslogIngest = await createSyslogIngest(config, { ingest, clock, logger, metrics });
   await syslogIngest?.start();
   forwarders.start();
   siem.start();
