@@ -22,6 +22,10 @@ import { AUDIT_ERRORS, auditError } from './errors.js';
 import { HASH_SIZE, fromBinary, leafHashBinary, leafHashInPlace, toBinary } from './hash.js';
 import { Frontier } from './merkle.js';
 import { splitNote, type NoteVerifier } from './note.js';
+import { BLOCK, RUN_BLOCK_LEVEL, type CheckedRun, type LogEntryRun, type RunHashes } from './run.js';
+import { Lookahead } from './verify-walk.js';
+
+export { RUN_BLOCK_LEVEL, type LogEntryRun, type RunHashes } from './run.js';
 
 /** One stored entry as the store yields it. */
 export interface LogEntryRecord {
@@ -30,22 +34,8 @@ export interface LogEntryRecord {
   readonly leafHash: Uint8Array;
 }
 
-/**
- * A page of entries packed into a few buffers, as a store reads it with one
- * aggregate query instead of one row object per entry (building those costs
- * more than hashing them). Entry i has index indexes[i], stored leaf hash
- * leafHashes[32i, 32i + 32) and event bytes data[s + 1, ends[i]) where
- * s = (i === 0 ? 0 : ends[i - 1]): every event is preceded by one spare byte,
- * which the verifier overwrites with the leaf prefix to hash in place.
- */
-export interface LogEntryRun {
-  readonly indexes: ArrayLike<number>;
-  readonly data: Buffer;
-  readonly ends: ArrayLike<number>;
-  readonly leafHashes: Uint8Array;
-}
-
-type Item = LogEntryRecord | readonly LogEntryRecord[] | LogEntryRun;
+/** One entry, a page of entries or a packed run (run.ts). */
+export type Item = LogEntryRecord | readonly LogEntryRecord[] | LogEntryRun;
 /** Entries in index order: one by one, in pages, or in packed runs. */
 export type EntrySource = AsyncIterable<Item> | Iterable<Item>;
 /** Signed notes in non-decreasing tree-size order. */
@@ -72,24 +62,6 @@ export interface VerifyLogInput {
    * `run.data`. With it one run is hashed while the previous one is checked.
    */
   readonly hashRun?: (run: LogEntryRun) => Promise<RunHashes>;
-}
-
-/** Level of the subtrees hashRun may compute whole: 2^3 = 8 leaves. */
-export const RUN_BLOCK_LEVEL = 3;
-const BLOCK = 2 ** RUN_BLOCK_LEVEL;
-
-/** What `hashRun` computes for a run. */
-export interface RunHashes {
-  /** SHA-256(0x00 ‖ event) of every entry, concatenated as latin1 (32 characters each). */
-  readonly leaves: string;
-  /**
-   * Optionally, the roots of 8-leaf subtrees of the run (positions blockStart,
-   * blockStart + 8, …, each over that position's 8 leaves), concatenated. The
-   * verifier uses a block only where those 8 entries pass every per-entry
-   * check and start at a tree size that is a multiple of 8.
-   */
-  readonly blocks?: string;
-  readonly blockStart?: number;
 }
 
 export type VerifyReason =
@@ -178,24 +150,6 @@ function openWitnesses(input: VerifyLogInput, origin: string): TreeHead[] {
 const changed = (index: number): VerifyFailure =>
   failure('changed-entry', index, index + 1, `entry ${index} does not match its stored leaf hash`);
 
-/** A run whose shape was checked, with its stored leaf hashes (and, once hashed elsewhere, its computed ones) as latin1 strings. */
-interface CheckedRun {
-  readonly run: LogEntryRun;
-  readonly storedLeaves: string;
-  computed?: RunHashes;
-}
-
-function checkedRun(run: LogEntryRun): CheckedRun {
-  const { indexes, data, ends, leafHashes } = run;
-  const n = indexes.length;
-  let ok = ends.length === n && leafHashes.length === n * HASH_SIZE;
-  for (let i = 0, s = 0; ok && i < n; s = ends[i++] as number) ok = Number.isSafeInteger(ends[i]) && (ends[i] as number) > s && (ends[i] as number) <= data.length;
-  if (!ok) throw auditError('VERIFY_INPUT_INVALID', 'entry run: lengths of indexes, events and leaf hashes disagree');
-  return { run, storedLeaves: toBinary(leafHashes) };
-}
-
-const isRun = (item: Item): item is LogEntryRun => (item as Partial<LogEntryRun>).ends !== undefined;
-
 function toIndex(index: unknown): number {
   const n = typeof index === 'bigint' && index <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(index) : index;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
@@ -204,8 +158,8 @@ function toIndex(index: unknown): number {
   return n;
 }
 
-/** The verification state; `checkEntry` is the synchronous hot path. */
-class Verification {
+/** The verification state; `checkEntry` and `checkRun` are the synchronous hot paths (internal: verify-walk.ts drives it). */
+export class Verification {
   readonly #frontier = new Frontier();
   readonly #checkpoints: AsyncIterator<string | Uint8Array>;
   readonly #input: VerifyLogInput;
@@ -426,75 +380,4 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyResult> {
   } finally {
     await run.close();
   }
-}
-
-type Checked = VerifyFailure | undefined | Promise<VerifyFailure | undefined>;
-
-/**
- * Feeds items to the verification in order. With `hashRun`, a run is held
- * back until the next item arrives: its leaves are hashed elsewhere while the
- * source reads the next one, then it is checked exactly as any run.
- */
-class Lookahead {
-  #held: { packed: CheckedRun; leaves: Promise<RunHashes> } | undefined;
-
-  constructor(
-    readonly run: Verification,
-    readonly hashRun: ((run: LogEntryRun) => Promise<RunHashes>) | undefined,
-  ) {}
-
-  check(item: Item): Checked {
-    if (this.hashRun === undefined) return checkItem(this.run, item);
-    if (!isRun(item)) return this.flush().then((fault) => fault ?? checkItem(this.run, item));
-    const packed = checkedRun(item);
-    const next = { packed, leaves: this.hashRun(item) };
-    // Awaited when its turn comes; until then a failure must not surface as an unhandled rejection.
-    next.leaves.catch(() => undefined);
-    const held = this.#held;
-    this.#held = next;
-    return held && this.#check(held);
-  }
-
-  /** Checks the run held back, if any. */
-  async flush(): Promise<VerifyFailure | undefined> {
-    const held = this.#held;
-    this.#held = undefined;
-    return held && this.#check(held);
-  }
-
-  async #check(held: { packed: CheckedRun; leaves: Promise<RunHashes> }): Promise<VerifyFailure | undefined> {
-    const computed = await held.leaves;
-    if (computed.leaves.length !== held.packed.storedLeaves.length) throw auditError('VERIFY_INPUT_INVALID', 'entry run: wrong number of computed leaf hashes');
-    held.packed.computed = computed;
-    return checkRunFrom(this.run, held.packed, 0);
-  }
-}
-
-/** Checks one entry, one page or one run of entries, running checkpoint stops as they fall due. */
-function checkItem(run: Verification, item: Item): Checked {
-  if (isRun(item)) return checkRunFrom(run, checkedRun(item), 0);
-  if (!Array.isArray(item)) {
-    const record = item as LogEntryRecord;
-    if (run.count === run.nextStop) return run.atStop().then((fault) => fault ?? run.checkEntry(record));
-    return run.checkEntry(record);
-  }
-  const page = item as readonly LogEntryRecord[];
-  for (let i = 0; i < page.length; i++) {
-    if (run.count === run.nextStop) return checkRestAfterStop(run, page, i);
-    const fault = run.checkEntry(page[i] as LogEntryRecord);
-    if (fault) return fault;
-  }
-  return undefined;
-}
-
-function checkRunFrom(run: Verification, packed: CheckedRun, from: number): Checked {
-  const reached = run.checkRun(packed, from);
-  if (typeof reached !== 'number') return reached;
-  if (reached === packed.run.indexes.length) return undefined;
-  return run.atStop().then((fault) => fault ?? checkRunFrom(run, packed, reached));
-}
-
-async function checkRestAfterStop(run: Verification, page: readonly LogEntryRecord[], from: number): Promise<VerifyFailure | undefined> {
-  const fault = await run.atStop();
-  return fault ?? checkItem(run, page.slice(from));
 }
