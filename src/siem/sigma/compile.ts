@@ -9,6 +9,7 @@ import { RateDeviation } from './baseline.js';
 import { createWindowed, type Correlator } from './correlation.js';
 import { NewValue } from './new-value.js';
 import { compileDetection } from './detection.js';
+import { applyFilters } from './filters.js';
 import { Prefilter, ruleKey, type Key } from './prefilter.js';
 import { ruleInvalid, stateInvalid } from './errors.js';
 import type { Pred } from './matchers.js';
@@ -52,7 +53,8 @@ function problem(r: SigmaRule, e: unknown): never {
   throw e;
 }
 
-export function compileRuleSet(rules: SigmaRule[], opts: CompileOptions = {}): RuleSet {
+export function compileRuleSet(input: SigmaRule[], opts: CompileOptions = {}): RuleSet {
+  const rules = applyFilters(input, opts.filters ?? []);
   const enabled = opts.isEnabled ?? (() => true);
   const slots = new SlotTable();
   const vars = opts.mapping?.vars ?? {};

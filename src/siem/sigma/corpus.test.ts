@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { isCustosError } from '../../shared/errors.js';
-import { compileRuleSet, parsePipeline, parseRules, type RuleSet, type SigmaMatch, type SigmaRule } from './index.js';
+import { compileRuleSet, parseFilters, parsePipeline, parseRules, type RuleSet, type SigmaMatch, type SigmaRule } from './index.js';
 
 interface Step {
   at?: number;
@@ -17,6 +17,7 @@ interface Case {
   name: string;
   rules: unknown[];
   pipeline?: unknown;
+  filters?: unknown[];
   events: Step[];
 }
 
@@ -26,7 +27,8 @@ const load = <T>(file: string): T[] => (parse(readFileSync(path.join(dir, file),
 function build(c: Case): () => RuleSet {
   const rules: SigmaRule[] = c.rules.flatMap((r, i) => parseRules(stringify(r), `${c.name}#${i}`));
   const mapping = c.pipeline ? parsePipeline(stringify(c.pipeline)) : undefined;
-  return () => compileRuleSet(rules, mapping ? { mapping } : {});
+  const filters = (c.filters ?? []).flatMap((f, i) => parseFilters(stringify(f), `${c.name}#filter${i}`));
+  return () => compileRuleSet(rules, mapping ? { mapping, filters } : { filters });
 }
 
 function check(c: Case, restartEachEvent: boolean): void {
@@ -50,7 +52,7 @@ function check(c: Case, restartEachEvent: boolean): void {
   });
 }
 
-for (const file of ['detection.yml', 'modifiers.yml', 'conditions.yml', 'correlations.yml']) {
+for (const file of ['detection.yml', 'modifiers.yml', 'conditions.yml', 'correlations.yml', 'filters.yml']) {
   describe(`sigma corpus ${file}`, () => {
     for (const c of load<Case>(file)) {
       it(c.name, () => check(c, false));

@@ -5,6 +5,7 @@
 export { parseRules } from './parse.js';
 export { parsePipeline } from './pipeline.js';
 export { compileRuleSet } from './compile.js';
+export { applyFilters, parseFilters, type SigmaFilter } from './filters.js';
 export { MAX_REGEX_INPUT } from './regex.js';
 export { MAX_ENTRIES_PER_GROUP, MAX_INDEXES } from './correlation.js';
 export type {

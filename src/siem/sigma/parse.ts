@@ -38,12 +38,13 @@ export function parseRules(yamlText: string, source?: string): SigmaRule[] {
   return out;
 }
 
-function label(d: Obj): string | undefined {
+export function label(d: Obj): string | undefined {
   for (const k of ['id', 'name', 'title']) if (typeof d[k] === 'string' && d[k]) return d[k];
   return undefined;
 }
 
 function parseRule(d: Obj, source: string | undefined): SigmaRule {
+  if (d.filter !== undefined) throw new RuleProblem('filter', 'a Sigma filter document: load it with parseFilters');
   const title = d.title;
   if (typeof title !== 'string' || !title.trim()) throw new RuleProblem('title', 'a rule needs a title');
   for (const k of ['id', 'name']) if (d[k] !== undefined && (typeof d[k] !== 'string' || !d[k])) throw new RuleProblem(k, `${k} must be a non-empty string`);
@@ -64,12 +65,11 @@ function parseRule(d: Obj, source: string | undefined): SigmaRule {
     if (d.detection !== undefined) throw new RuleProblem('correlation', 'a rule has either detection or correlation, not both');
     return { ...common, kind: 'correlation', correlation: parseCorrelation(d.correlation, d.generate) };
   }
-  if (d.filter !== undefined) throw new RuleProblem('filter', 'Sigma filter documents are not supported');
   if (!isObj(d.detection)) throw new RuleProblem('detection', 'a rule needs a detection mapping (or a correlation)');
   return { ...common, kind: 'detection', logsource: parseLogsource(d.logsource), ...parseDetection(d.detection) };
 }
 
-function parseLogsource(v: unknown): LogSource {
+export function parseLogsource(v: unknown): LogSource {
   if (v === undefined) return {};
   if (!isObj(v)) throw new RuleProblem('logsource', 'logsource must be a mapping');
   const out: LogSource = {};
@@ -82,23 +82,24 @@ function parseLogsource(v: unknown): LogSource {
   return out;
 }
 
-function parseDetection(det: Obj): Pick<DetectionRule, 'searches' | 'condition'> {
+/** Search identifiers and condition of a `detection` (or a filter's `filter`) mapping; `skip` keys are not identifiers. */
+export function parseDetection(det: Obj, at = 'detection', skip: readonly string[] = ['condition', 'timeframe']): Pick<DetectionRule, 'searches' | 'condition'> {
   const searches: Record<string, SearchIdentifier> = {};
   for (const [name, body] of Object.entries(det)) {
-    if (name === 'condition' || name === 'timeframe') continue;
-    searches[name] = parseSearch(body, `detection.${name}`);
+    if (skip.includes(name)) continue;
+    searches[name] = parseSearch(body, `${at}.${name}`);
   }
   const names = Object.keys(searches);
-  if (names.length === 0) throw new RuleProblem('detection', 'no search identifiers');
+  if (names.length === 0) throw new RuleProblem(at, 'no search identifiers');
   const raw = det.condition;
   const conds = typeof raw === 'string' ? [raw] : Array.isArray(raw) ? raw : null;
   if (!conds || conds.length === 0 || !conds.every((c) => typeof c === 'string'))
-    throw new RuleProblem('detection.condition', 'condition must be a string or a list of strings');
+    throw new RuleProblem(`${at}.condition`, 'condition must be a string or a list of strings');
   const nodes: ConditionNode[] = conds.map((c, i) => {
     try {
       return parseCondition(c as string, names);
     } catch (e) {
-      if (e instanceof ConditionError) throw new RuleProblem(conds.length > 1 ? `detection.condition[${i}]` : 'detection.condition', e.message);
+      if (e instanceof ConditionError) throw new RuleProblem(conds.length > 1 ? `${at}.condition[${i}]` : `${at}.condition`, e.message);
       throw e;
     }
   });

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isCustosError } from '../../shared/errors.js';
 import { threshold } from './baseline.js';
-import { compileRuleSet, parsePipeline, parseRules, type RuleSet, type SigmaMatch } from './index.js';
+import { compileRuleSet, parseFilters, parsePipeline, parseRules, type RuleSet, type SigmaMatch } from './index.js';
 import { regexProblem } from './regex.js';
 
 const HOUR = 3_600_000;
@@ -324,5 +324,27 @@ describe('prefilter property', () => {
         expect(on.evaluate(e, { index: i, time: i * 1000 })).toEqual(off.evaluate(e, { index: i, time: i * 1000 }));
       });
     }), { numRuns: 200 });
+  });
+});
+
+describe('filters', () => {
+  it('refuses malformed filters with SIEM_RULE_INVALID naming the path, and leaves rule files to parseRules', () => {
+    const bad: Array<[string, string]> = [
+      ['title: f\nfilter: { rules: [a], sel: { x: 1 }, condition: not sel }', 'logsource'],
+      ['title: f\nlogsource: { product: p }\nfilter: { sel: { x: 1 }, condition: not sel }', 'filter.rules'],
+      ['title: f\nlogsource: { product: p }\nfilter: { rules: any, sel: { x|bogus: 1 }, condition: not sel }', 'filter.sel.x|bogus'],
+      ['title: f\nlogsource: { product: p }\nfilter: { rules: any, sel: { x: 1 }, condition: not other }', 'filter.condition'],
+    ];
+    for (const [text, path] of bad) {
+      let err: unknown;
+      try {
+        parseFilters(text, 'f.yml');
+      } catch (e) {
+        err = e;
+      }
+      expect(isCustosError(err) && err.code, text).toBe('SIEM_RULE_INVALID');
+      if (isCustosError(err)) expect(err.extensions?.path, text).toBe(path);
+    }
+    expect(() => parseRules('title: f\nlogsource: {}\nfilter: { rules: any, s: { a: 1 }, condition: s }')).toThrow(/parseFilters/);
   });
 });

@@ -4,6 +4,8 @@
  * compiled form (closures) lives only inside a RuleSet.
  */
 
+import type { SigmaFilter } from './filters.js';
+
 export type SigmaLevel = 'informational' | 'low' | 'medium' | 'high' | 'critical';
 export const LEVELS: readonly SigmaLevel[] = ['informational', 'low', 'medium', 'high', 'critical'];
 
@@ -164,6 +166,8 @@ export interface CompileOptions {
   mapping?: FieldMapping;
   /** Rules for which it answers false emit nothing (detections still feed enabled correlations). */
   isEnabled?: (ruleId: string) => boolean;
+  /** Sigma filters (parseFilters) ANDed into the detection rules they name. */
+  filters?: ReadonlyArray<SigmaFilter>;
   /** Select rules by their required plain-equality field before evaluating (default true; false for comparison only). */
   prefilter?: boolean;
 }
