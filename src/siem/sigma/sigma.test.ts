@@ -38,6 +38,16 @@ correlation:
   warmup: 3
 `;
 
+/** What `fn` throws (undefined when it returns). */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
 function run(set: RuleSet, events: Array<{ e: Record<string, unknown>; t: number }>, from = 0): SigmaMatch[] {
   return events.flatMap(({ e, t }, i) => set.evaluate(e, { index: from + i, time: t }));
 }
@@ -169,12 +179,7 @@ detection: { sel: { Action: login, User|expand: '%Admins%' }, condition: sel }
     const bad = ['transformations: [{ type: drop_detection_item }]', 'transformations: [{ type: field_name_mapping, mapping: { A: [] } }]',
       'transformations: [{ type: field_name_mapping, mapping: { A: b }, rule_conditions: [{ type: include_fields }] }]', 'transformations: {}', '- a'];
     for (const text of bad) {
-      let err: unknown;
-      try {
-        parsePipeline(text);
-      } catch (e) {
-        err = e;
-      }
+      const err = thrown(() => parsePipeline(text));
       expect(isCustosError(err) && err.code, text).toBe('SIEM_PIPELINE_INVALID');
     }
   });
@@ -336,12 +341,7 @@ describe('filters', () => {
       ['title: f\nlogsource: { product: p }\nfilter: { rules: any, sel: { x: 1 }, condition: not other }', 'filter.condition'],
     ];
     for (const [text, path] of bad) {
-      let err: unknown;
-      try {
-        parseFilters(text, 'f.yml');
-      } catch (e) {
-        err = e;
-      }
+      const err = thrown(() => parseFilters(text, 'f.yml'));
       expect(isCustosError(err) && err.code, text).toBe('SIEM_RULE_INVALID');
       if (isCustosError(err)) expect(err.extensions?.path, text).toBe(path);
     }
