@@ -26,6 +26,7 @@ const ID = {
   auditIntegrity: '2f775de2-264e-4e86-b7db-c724d91bea49',
   tenantShred: '466d39c4-4fd6-4861-9332-54d186e98daa',
   massSubjectShred: '76dc5c4a-9776-4396-9094-dbe9cf95eb48',
+  apiKeyNewNetwork: '32273888-ff72-4805-b0d9-3ec1e5735b6f',
 } as const;
 
 const anon = { type: 'anonymous', id: 'anonymous' };
@@ -110,6 +111,17 @@ const ATTACKS: Attack[] = [
     needsHistory: true,
     events: (t0) => repeat(300, (i) => ev(vaultRead('t-acme', 'customers', 'app_functionality', [`x-${i}`]), t0 + i * 10_000, { type: 'api_key', id: 'key-t-acme-0' }, '10.0.0.5')),
     fires: { massReadBaseline: 1 },
+  },
+  {
+    name: 'an application key used from a new /24 network (another host in its own /24 is not new)',
+    at: WEEK_START + 3 * 24 * HOUR + 15 * HOUR,
+    needsHistory: true,
+    events: (t0) => [
+      ev(vaultRead('t-acme', 'customers', 'app_functionality', ['n-1']), t0, { type: 'api_key', id: 'key-t-acme-0' }, '10.0.0.99'),
+      ev(vaultRead('t-acme', 'customers', 'app_functionality', ['n-2']), t0 + MINUTE, { type: 'api_key', id: 'key-t-acme-0' }, '45.77.1.20'),
+      ev(vaultRead('t-acme', 'customers', 'app_functionality', ['n-3']), t0 + 2 * MINUTE, { type: 'api_key', id: 'key-t-acme-0' }, '45.77.1.21'),
+    ],
+    fires: { apiKeyNewNetwork: 1 },
   },
   {
     name: 'mass reads by a brand-new actor: 1000 subject views in 50 minutes',
