@@ -81,7 +81,7 @@ export function recordWriteOps(core: VaultCore) {
     const id = newId();
     const all = { ...values.personal, ...values.plain };
     const [sealed, index] = await Promise.all([
-      sealFields(keys, { tenantId, subjectId: plan.subjectId }, name, id, values.personal, ctx),
+      sealFields(keys, { tenantId, subjectId: plan.subjectId }, name, id, values.personal, ctx, plan.fresh || plan.replaces !== undefined),
       indexFields(keys, tenantId, name, col.schema, all, ctx),
     ]);
     const now = core.now();
