@@ -122,6 +122,24 @@ describe.each(DIALECTS)('SIEM ingestion on %s', (dialect) => {
     expect(matches.flatMap((m) => m.indexes)).toEqual(rows.map((row) => Number(row.idx)));
   });
 
+  it('through the running SIEM: an ingested firewall change over the API and a VPN change over syslog each raise an alert', async () => {
+    signer = testAuditSigner();
+    t = await testApp(dialect, {
+      auditSigner: signer,
+      overrides: { 'siem.pollMs': 50, 'siem.ingest.syslog': { enabled: true, port: 0, cert: pki.serverCert, key: pki.serverKey, clientCa: pki.ca } },
+    });
+    const tenant = (await t.request({ method: 'POST', url: '/api/v1/tenants', body: { slug: uniqueSlug('ingest-e2e'), name: 'E2E' } })).json().id as string;
+    const key = (await t.request({ method: 'POST', url: `/api/v1/tenants/${tenant}/api-keys`, body: { name: 'fw', permissions: ['events:ingest'], purposes: [] } })).json() as { token: string };
+    const rules = (await t.request({ method: 'GET', url: '/api/v1/siem/rules' })).json() as Array<{ id: string; title: string }>;
+    const rule = rules.find((r) => r.title === 'Firewall, VPN or cloud network control changed');
+    expect(rule).toBeDefined();
+    expect((await post(key.token, [ocsfFirewallChange(Date.now())])).statusCode).toBe(200);
+    await sendTls(pki, t.custos.syslogIngest!.port()!, octet(syslogLine(new Date(), 'vpn tunnel policy edited')));
+    const alerts = async () => ((await t.request({ method: 'GET', url: `/api/v1/siem/alerts?rule=${rule?.id}` })).json() as { items: Array<{ tenantId: string | null; indexes: number[] }> }).items;
+    await until(async () => (await alerts()).length === 2, 10_000);
+    expect((await alerts()).map((a) => a.tenantId).sort()).toEqual([tenant, null].sort());
+  });
+
   it('a batch with bad events answers 207 with each bad item named; the good ones are stored once, even when retried', async () => {
     const { ingestKey } = await start();
     const now = Date.now();
