@@ -106,6 +106,17 @@ describe.each(DIALECTS)('vault records on %s', (dialect) => {
     expect((await api.list()).json().items).toHaveLength(2);
   });
 
+  it('a concurrent burst of one email in different spellings creates exactly one record (the rest 409)', async () => {
+    const tid = await newTenant(t);
+    await createCollection(t, tid);
+    const api = recordsApi(t, tid, await apiKey(t, tid, ALL_PURPOSES));
+    const spellings = ['burst@bücher.example', 'BURST@Bücher.example', 'burst@xn--bcher-kva.example', ' Burst@BÜCHER.EXAMPLE'];
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => api.create({ email: spellings[i % spellings.length] })));
+    expect(results.map((r) => r.statusCode).sort()).toEqual([201, ...Array(11).fill(409)]);
+    expect(results.filter((r) => r.statusCode === 409).every((r) => r.json().code === 'VAULT_DUPLICATE_VALUE')).toBe(true);
+    expect((await api.list()).json().items).toHaveLength(1);
+  });
+
   it('creates are idempotent with Idempotency-Key', async () => {
     const tid = await newTenant(t);
     await createCollection(t, tid);
