@@ -92,6 +92,7 @@ function isCode(e: unknown, code: string): boolean {
  * files 0600. A put writes `<dir>/.tmp/<id>.<random>`, fsyncs it, links it
  * into place (link refuses to overwrite) and fsyncs the directory; on any
  * error, or once `maxBytes` is exceeded, the temporary file is deleted.
+ * Opening the store removes temporary files older than an hour.
  */
 export async function createLocalBlobStore(options: LocalBlobStoreOptions): Promise<LocalBlobStore> {
   const dir = path.resolve(options.dir);
@@ -192,5 +193,7 @@ export async function createLocalBlobStore(options: LocalBlobStoreOptions): Prom
     return n;
   }
 
+  // Leftovers of a crash mid-put; an hour old at least, so another process's put in flight is left alone.
+  await sweepTemp().catch(() => 0);
   return { dir, put, get, delete: del, exists, sweepTemp };
 }

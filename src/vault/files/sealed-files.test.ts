@@ -120,10 +120,17 @@ describe('local blob store and sealed files', () => {
     expect(filesUnder(store.dir)).toEqual([]);
   });
 
-  it('sweeps temporary files left by a crash', async () => {
-    const { writeFileSync } = await import('node:fs');
+  it('sweeps temporary files left by a crash, and old ones when the store opens', async () => {
+    const { utimesSync, writeFileSync } = await import('node:fs');
     writeFileSync(path.join(store.dir, '.tmp', `${randomUUID()}.abcd`), 'partial');
     expect(await store.sweepTemp(-1)).toBe(1);
     expect(filesUnder(store.dir)).toEqual([]);
+    const old = path.join(store.dir, '.tmp', `${randomUUID()}.old`);
+    const fresh = path.join(store.dir, '.tmp', `${randomUUID()}.new`);
+    writeFileSync(old, 'crashed put');
+    writeFileSync(fresh, 'put in flight');
+    utimesSync(old, new Date(Date.now() - 2 * 3600_000), new Date(Date.now() - 2 * 3600_000));
+    await createLocalBlobStore({ dir: store.dir });
+    expect(filesUnder(store.dir)).toEqual([fresh]);
   });
 });
