@@ -126,6 +126,11 @@ export class VaultCore {
     return scopeTenant(this.db.adapter, tx, tenantId);
   }
 
+  /** The tenant scope without the tenant-state read, for units that check it themselves (store.writeGate). */
+  scopeOnly(tx: Tx, tenantId: string): Promise<TenantScope> {
+    return scopeTenant(this.db.adapter, tx, tenantId);
+  }
+
   /** The collection (from memory when fresh); 404 with a security event when the tenant has none by that name. */
   async collection(ctx: RequestContext, tenantId: string, name: string): Promise<LoadedCollection> {
     const key = `${tenantId}\u0000${name}`;

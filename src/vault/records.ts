@@ -88,8 +88,11 @@ export function recordWriteOps(core: VaultCore) {
     const row = { id, collection_id: col.row.id, subject_id: plan.subjectId, version: col.row.version, sealed: JSON.stringify(sealed), plain: JSON.stringify(values.plain), created_at: now, updated_at: now };
     try {
       const out = await db.write(async (tx) => {
-        const s = await core.scope(tx, tenantId);
-        await checkVersion(s, col);
+        const s = await core.scopeOnly(tx, tenantId);
+        const gate = await store.writeGate(s, name);
+        // Not active: requireActive throws the tenant's own error. Gone or changed: prepare again.
+        if (gate?.state !== 'active') await core.scope(tx, tenantId);
+        if (!gate || gate.id !== col.row.id || gate.version !== col.row.version) throw new Retry();
         await applySubject(s, plan, now);
         await store.insertRecord(s, row, indexRows(index, col.row.id, id, plan.subjectId));
         const details = { collection: name, version: col.row.version, subjectId: plan.subjectId, fields: Object.keys(all) };

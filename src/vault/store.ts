@@ -68,6 +68,19 @@ export async function collectionVersion(s: TenantScope, name: string): Promise<{
   return s.selectFrom('vault_collections').select(['id', 'version']).where('name', '=', name).executeTakeFirst();
 }
 
+/**
+ * The collection's id and version with its tenant's state, in one indexed read of the unit that
+ * writes a record (a suspended tenant or a concurrent schema change is noticed there).
+ */
+export async function writeGate(s: TenantScope, name: string): Promise<{ id: string; version: number; state: string } | undefined> {
+  return s
+    .selectFrom('vault_collections')
+    .innerJoin('tenants', 'tenants.id', 'vault_collections.tenant_id')
+    .select(['vault_collections.id', 'vault_collections.version', 'tenants.state'])
+    .where('vault_collections.name', '=', name)
+    .executeTakeFirst();
+}
+
 // ── subjects ───────────────────────────────────────────────────────────────
 
 export async function findSubject(s: TenantScope, lookup: string): Promise<string | undefined> {
