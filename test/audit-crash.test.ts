@@ -7,14 +7,13 @@
  * `custos audit verify` must exit 0 and every write the child acknowledged
  * has its entry, exactly once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointKey, signerFromPrivateKey } from '../src/audit/index.js';
 import { openDatabase } from '../src/db/index.js';
 import { DIALECTS, testEnv, type TestEnv } from './helpers/app.js';
-import { ROOT, runCli } from './helpers/cli.js';
+import { ROOT, runCli, spawnLines, type LineChild } from './helpers/cli.js';
 
 const CHILD = path.join(ROOT, 'test/fixtures/audit-crash-child.mjs');
 const ROUNDS = 20;
@@ -24,21 +23,8 @@ const KEY = checkpointKey(
   signerFromPrivateKey(createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), SEED]), format: 'der', type: 'pkcs8' })),
 );
 
-function start(mode: 'write' | 'drain', env: Record<string, string | undefined>): ChildProcess & { lines: string[]; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [CHILD, mode], { cwd: ROOT, env: { ...process.env, CUSTOS_CONFIG: undefined, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  let buf = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop() ?? '';
-    lines.push(...parts);
-  });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  exited.then(() => err && lines.push(`stderr: ${err}`));
-  return Object.assign(child, { lines, exited });
+function start(mode: 'write' | 'drain', env: Record<string, string | undefined>): LineChild {
+  return spawnLines(CHILD, [mode], { CUSTOS_CONFIG: undefined, ...env });
 }
 
 async function until(check: () => boolean, ms: number): Promise<void> {

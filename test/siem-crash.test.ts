@@ -8,7 +8,6 @@
  * total: a batch evaluated but not committed is evaluated again from the
  * stored window state, a committed one never twice.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,27 +15,14 @@ import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/logger.js';
 import { createCustos } from '../src/main.js';
 import { DIALECTS, testEnv, type TestEnv } from './helpers/app.js';
-import { ROOT } from './helpers/cli.js';
+import { ROOT, spawnLines, type LineChild } from './helpers/cli.js';
 import { PING_RULES, testSiem, writeRuleFile } from './helpers/siem.js';
 
 const CHILD = path.join(ROOT, 'test/fixtures/siem-crash-child.mjs');
 const ROUNDS = 3;
 
-function start(configPath: string): ChildProcess & { lines: string[]; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [CHILD], { cwd: ROOT, env: { ...process.env, CUSTOS_CONFIG: configPath }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  let buf = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop() ?? '';
-    lines.push(...parts);
-  });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  void exited.then(() => err && lines.push(`stderr: ${err}`));
-  return Object.assign(child, { lines, exited });
+function start(configPath: string): LineChild {
+  return spawnLines(CHILD, [], { CUSTOS_CONFIG: configPath });
 }
 
 async function until(check: () => boolean, ms: number): Promise<void> {

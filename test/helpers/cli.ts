@@ -30,6 +30,27 @@ export function startCli(args: string[], env: Record<string, string | undefined>
   return Object.assign(child, { output: () => out });
 }
 
+/** A spawned Node script whose stdout arrives as lines (stderr appended as one line at exit) — the crash tests' children. */
+export type LineChild = ChildProcess & { lines: string[]; exited: Promise<number | null> };
+
+/** Spawns `node <script> <args>` from the repository root with `env` over the current environment. */
+export function spawnLines(script: string, args: string[], env: Record<string, string | undefined>): LineChild {
+  const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let buf = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop() ?? '';
+    lines.push(...parts);
+  });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  void exited.then(() => err && lines.push(`stderr: ${err}`));
+  return Object.assign(child, { lines, exited });
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
