@@ -42,15 +42,28 @@ export async function load(opts: {
 }
 
 /** Starts bench/server.ts in a child process; resolves with what it reports once listening. */
-export function startServer(mode: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; info: Record<string, string> }> {
+export function startServer(mode: string, env: Record<string, string> = {}, execArgv: string[] = []): Promise<{ child: ChildProcess; info: Record<string, string> }> {
   return new Promise((resolve, reject) => {
     const child = fork(path.join(BENCH_DIR, 'server.ts'), [mode], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', ...execArgv],
       env: { ...process.env, ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     child.once('message', (m) => resolve({ child, info: m as Record<string, string> }));
     child.once('exit', (code) => reject(new Error(`bench server ${mode} exited with ${code}`)));
+  });
+}
+
+/** The server process's CPU time so far in microseconds (user + system), asked over IPC (bench/server.ts). */
+export function serverCpu(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (m: { cpuMicros?: number }) => {
+      if (m.cpuMicros === undefined) return;
+      child.off('message', onMessage);
+      resolve(m.cpuMicros);
+    };
+    child.on('message', onMessage);
+    child.send({ cpu: true });
   });
 }
 

@@ -15,6 +15,13 @@ import { createPerson, setupAdmin } from '../test/helpers/identity.js';
 
 const mode = process.argv[2] ?? 'bare';
 
+// `{ cpu: true }` → `{ cpuMicros }`: this process's CPU time, so a driver can report CPU per request (bench/profile.ts).
+process.on('message', (m: { cpu?: boolean }) => {
+  if (!m.cpu) return;
+  const u = process.cpuUsage();
+  process.send?.({ cpuMicros: u.user + u.system });
+});
+
 async function benchApiKey(custos: Custos, tenantId: string): Promise<string> {
   const wanted = ['records:write', 'records:read', 'collections:manage', 'collections:read', 'integrations:write', 'integrations:read'];
   const permissions = wanted.filter((p) => (TENANT_PERMISSIONS as readonly string[]).includes(p));
