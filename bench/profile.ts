@@ -57,7 +57,7 @@ async function run(url: string, headers: Record<string, string>, next: () => Req
         },
       },
     ],
-  } as autocannon.Options);
+  } as unknown as autocannon.Options);
   return { requests: r.requests.total, rps: r.requests.average, p50: r.latency.p50, non2xx: r.non2xx, errors: r.errors + r.timeouts };
 }
 
