@@ -64,6 +64,27 @@ function serveSeeding(custos: Custos): void {
     );
   });
 }
+/**
+ * `{ backlog: true }` → `{ backlog }`: audit events not yet sequenced plus log
+ * entries the SIEM has not evaluated, so bench/vault.ts can time searches
+ * once the in-process workers have caught up with a seed.
+ */
+function serveBacklog(custos: Custos): void {
+  process.on('message', (m: { backlog?: boolean }) => {
+    if (!m.backlog) return;
+    void custos.db
+      .read(async (tx) => {
+        const outbox = await tx.selectFrom('audit_outbox').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+        const size = await tx.selectFrom('audit_entries').select((eb) => eb.fn.max('idx').as('m')).executeTakeFirst();
+        const siem = await tx.selectFrom('siem_state').select('next_index').execute();
+        const evaluated = Math.min(...siem.map((r) => Number(r.next_index)));
+        const entries = size?.m === null || size?.m === undefined ? 0 : Number(size.m) + 1;
+        return Number(outbox?.n ?? 0) + (siem.length ? Math.max(0, entries - evaluated) : 0);
+      })
+      .then((backlog) => process.send?.({ backlog }));
+  });
+}
+
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'custos-bench-'));
 const config = loadConfig({
   env: {},
@@ -96,7 +117,10 @@ if (mode === 'bare') {
   }
   // vault mode: a tenant API key for records, collections and (until the vault lands) integrations.
   const apiKey = mode === 'vault' ? await benchApiKey(custos, tenant.id) : '';
-  if (mode === 'vault') serveSeeding(custos);
+  if (mode === 'vault') {
+    serveSeeding(custos);
+    serveBacklog(custos);
+  }
   await custos.app.listen({ host: '127.0.0.1', port: 0 });
   process.send?.({ url: `https://127.0.0.1:${(custos.app.server.address() as { port: number }).port}`, token, tenantId: tenant.id, people: JSON.stringify(people), apiKey });
   process.on('SIGTERM', () => {

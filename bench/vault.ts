@@ -6,7 +6,8 @@ import { performance } from 'node:perf_hooks';
 import type { ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
 import BetterSqlite3 from 'better-sqlite3';
-import { header, load, row, startServer, stopServer, type LoadResult } from './lib.js';
+import { header, load, row, serverCpu, startServer, stopServer, type LoadResult } from './lib.js';
+import { createFloor } from './vault-floor.js';
 
 /** Issue 6: record create, read and equality search through the HTTPS API, beside a bare route and raw SQLite. */
 const RECORDS = Number(process.env.BENCH_VAULT_RECORDS ?? 100_000);
@@ -108,6 +109,19 @@ function seed(child: ChildProcess, job: { url: string; body: string; count: numb
   });
 }
 
+/** Audit events not yet sequenced plus entries the SIEM has not evaluated (bench/server.ts serveBacklog). */
+function backlog(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (m: { backlog?: number }) => {
+      if (m.backlog === undefined) return;
+      child.off('message', onMessage);
+      resolve(m.backlog);
+    };
+    child.on('message', onMessage);
+    child.send({ backlog: true });
+  });
+}
+
 /** Raw better-sqlite3, same durability (WAL, synchronous=FULL): a record row, its blind-index row and an outbox row per create. */
 function rawSqlite(seconds: number): { perCommit: number; batched: number; lookup: { p50: number; p99: number; rows: number } } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'custos-bench-raw-'));
@@ -164,14 +178,21 @@ export async function benchVault(seconds: number): Promise<void> {
   header(`vault — HTTPS, 50 connections, loopback (requests/s; ${os.cpus().length} cores)`);
   const bare = await startServer('bare');
   const bareGet = await load({ url: `${bare.info.url}/bare`, seconds });
+  const bareCpu0 = await serverCpu(bare.child);
   const barePost = await load({ url: `${bare.info.url}/bare`, method: 'POST', headers: { 'content-type': 'application/json' }, body: () => recordBody(0), seconds });
+  const bareCpu = (await serverCpu(bare.child)) - bareCpu0;
   const bareOne = await load({ url: `${bare.info.url}/bare`, seconds, connections: 1 });
   await stopServer(bare.child);
-  console.log(row(`bare POST (baseline, ${load1()})`, barePost.rps.toFixed(0)));
+  console.log(row(`bare POST (baseline, ${load1()}; server CPU ${(bareCpu / (barePost.rps * seconds)).toFixed(0)} µs/request)`, barePost.rps.toFixed(0)));
   console.log(row(`bare GET (baseline, ${load1()})`, bareGet.rps.toFixed(0)));
   const raw = rawSqlite(Math.min(seconds, 3));
   console.log(row(`raw SQLite create rows, one commit each (baseline, ${load1()})`, raw.perCommit.toFixed(0)));
   console.log(row(`raw SQLite create rows, 50 per commit (baseline)`, raw.batched.toFixed(0)));
+  const floor = createFloor(Math.min(seconds, 3));
+  // One thread doing a bare POST's HTTP work and the floor's work per request: the most a one-process server could answer.
+  const ceiling = 1 / (1 / barePost.rps + 1 / floor);
+  console.log(row(`floor: a create's inherent work, no HTTP (crypto + rows, see vault-floor.ts)`, floor.toFixed(0)));
+  console.log(row(`  … with a bare POST's HTTP work in the same thread (ceiling)`, ceiling.toFixed(0), barePost.rps.toFixed(0), ceiling / barePost.rps));
 
   const s = await startServer('vault');
   try {
@@ -180,9 +201,13 @@ export async function benchVault(seconds: number): Promise<void> {
     if (target.kind !== 'vault') console.log('  (vault routes not present: create and read measured on integrations; no search)');
     let n = 0;
     const ids: string[] = [];
+    const createCpu0 = await serverCpu(s.child);
     const create = await drive({ url, token: apiKey, seconds, method: 'POST', path: () => target.createPath, body: () => target.createBody(`c${n++}`), ids });
+    const createCpu = ((await serverCpu(s.child)) - createCpu0) / (create.rps * seconds);
     const what = target.kind === 'vault' ? 'record create (sealed, blind-indexed, audited)' : 'integration create (sealed, audited)';
     console.log(row(`${what}, API key (${ms(create)}, non-2xx ${create.non2xx}, ${load1()})`, create.rps.toFixed(0), barePost.rps.toFixed(0), create.rps / barePost.rps));
+    console.log(row(`  … server CPU per create (µs; bare POST beside it)`, createCpu.toFixed(0), (bareCpu / (barePost.rps * seconds)).toFixed(0)));
+    console.log(row(`  … beside the ceiling (floor + bare HTTP work, one thread)`, create.rps.toFixed(0), ceiling.toFixed(0), create.rps / ceiling));
     console.log(row(`  … beside raw SQLite, one commit per create`, create.rps.toFixed(0), raw.perCommit.toFixed(0), create.rps / raw.perCommit));
     let k = 0;
     const read = await drive({ url, token: apiKey, seconds, method: 'GET', path: () => target.readPath(ids[k++ % ids.length] ?? 'none') });
@@ -201,6 +226,10 @@ async function searchAt100k(
   const seeded = await seed(child, { url: o.target.createPath, body: recordBody('{i}', '{s}'), count: RECORDS, from: 0, token: o.apiKey, perSubject: SEED_PER_SUBJECT });
   if (seeded.failed) console.log(`  (seeding: ${seeded.failed} failed, first: ${seeded.firstError})`);
   console.log(row(`seeded ${seeded.seeded} records (${SEED_PER_SUBJECT} per subject) via app.inject, 64 at a time (records/s)`, (seeded.seeded / (seeded.ms / 1000)).toFixed(0)));
+  // The seed wrote two audit events per record: time searches only once the in-process sequencer and SIEM caught up.
+  const drainStart = performance.now();
+  for (let left = await backlog(child); left > 0; left = await backlog(child)) await new Promise((r) => setTimeout(r, 500));
+  console.log(`  (waited ${((performance.now() - drainStart) / 1000).toFixed(0)} s for the audit sequencer and SIEM to catch up with the seed)`);
   const search = (connections: number) =>
     drive({
       url: o.url,
