@@ -6,3 +6,4 @@ export { TENANT_TABLES } from './tenant-tables.js';
 export type { TouchedTable } from './write-tracker.js';
 export type { MigrationStatus } from './migrations/index.js';
 export { reusableInsert } from './reusable-insert.js';
+export { reusableQuery, type ReusableQuery, type ReusableBuilder } from './reusable-query.js';

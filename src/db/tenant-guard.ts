@@ -8,6 +8,7 @@ import type {
   UnknownRow,
 } from 'kysely';
 import { createError } from '../shared/errors.js';
+import { QueryParam } from './query-param.js';
 
 /**
  * Refuses, before it reaches the database, any query on a tenant table that
@@ -131,11 +132,15 @@ function tenantPin(n: AnyNode): string | undefined {
   const op = n.operator as { operator?: string } | undefined;
   if (op?.operator !== '=') return undefined;
   const right = n.rightOperand as AnyNode | undefined;
-  if (!right || right.kind !== 'ValueNode' || (right as { value?: unknown }).value == null) return undefined;
+  if (!right || right.kind !== 'ValueNode') return undefined;
+  const value = (right as { value?: unknown }).value;
+  if (value == null) return undefined;
   const left = n.leftOperand as AnyNode | undefined;
   if (!left || left.kind !== 'ReferenceNode') return undefined;
   const column = left.column as { column?: { name?: string } } | undefined;
   if (column?.column?.name !== 'tenant_id') return undefined;
+  // A reusable query's placeholder: its value must not be null at any execution (reusable-query.ts).
+  if (value instanceof QueryParam) value.tenantPin = true;
   const table = left.table as AnyNode | undefined;
   return table ? (tableName(table) ?? '') : '';
 }

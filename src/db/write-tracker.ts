@@ -24,7 +24,9 @@ function nameOf(table: unknown): string | undefined {
   return n?.kind === 'TableNode' ? n.table?.identifier?.name : undefined;
 }
 
-function touchedBy(node: Node): TouchedTable | undefined {
+/** The table an INSERT/UPDATE/DELETE root node writes (and an UPDATE's set columns); undefined for anything else. */
+export function touchedBy(root: RootOperationNode): TouchedTable | undefined {
+  const node = root as unknown as Node;
   switch (node.kind) {
     case 'InsertQueryNode': {
       const table = nameOf(node.into);
@@ -45,6 +47,11 @@ function touchedBy(node: Node): TouchedTable | undefined {
   }
 }
 
+/** Notes a write that did not pass through Kysely's plugins (a reused compiled query) in `tx`'s unit of work. */
+export function noteWrite(_tx: unknown, touched: TouchedTable): void {
+  writeScope.getStore()?.touched.push(touched);
+}
+
 /**
  * Notes, in the current unit of work, which tables its INSERT/UPDATE/DELETE
  * queries write, so db.write can tell listeners after the COMMIT (the
@@ -57,7 +64,7 @@ export class WriteTrackerPlugin implements KyselyPlugin {
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
     const scope = writeScope.getStore();
     if (scope) {
-      const t = touchedBy(args.node as unknown as Node);
+      const t = touchedBy(args.node);
       if (t) scope.touched.push(t);
     }
     return args.node;
