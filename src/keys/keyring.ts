@@ -23,6 +23,7 @@ import { KeyCache } from './cache.js';
 import { keyErrors } from './errors.js';
 import type { Keyring, KeyringDeps, RootKeySource } from './keyring-api.js';
 import { isStale, kekWrapContext, KeyMaterial, rootWrapAad, versionInfo, type VersionInfo } from './material.js';
+import { SubjectPool } from './pool.js';
 import { generateVersion, persistVersion, syncRootSeries } from './versions.js';
 import * as store from './store.js';
 import { AUDIT_SIGNING, DATA_PURPOSES, describeSeries, ROOT_SERIES, sealSeries, seriesKey, type AuditSigner, type SealTarget, type SeriesRef } from './types.js';
@@ -55,6 +56,8 @@ export class KeyringCore implements Keyring {
   #checking: Promise<void> | undefined;
   #rootMin = 1;
   #lastKeyId: { raw: Buffer; id: string } | undefined;
+  /** Subject keys made ahead, per tenant (allocateSubject). */
+  readonly pool: SubjectPool;
 
   constructor(d: KeyringDeps) {
     this.db = d.db;
@@ -68,6 +71,25 @@ export class KeyringCore implements Keyring {
     const opts = { maxEntries: d.cache.maxEntries, ttlMs: d.cache.ttlSeconds * 1000, now };
     this.#cache = new KeyCache<KeyMaterial>(opts);
     this.#current = new KeyCache<CurrentRef>(opts);
+    this.pool = new SubjectPool(this, d.pool);
+  }
+
+  /** Encryptions reserved in the key store per write. */
+  get block(): number {
+    return this.#block;
+  }
+
+  /** Bumped by every invalidate(): material loaded before a change is not cached after it. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  allocateSubject(tenantId: string, _actx?: RequestContext): Promise<string> {
+    return this.pool.allocate(tenantId);
+  }
+
+  releaseSubject(tenantId: string, subjectId: string): void {
+    this.pool.release(tenantId, subjectId);
   }
 
   /** The key store schema of this database. */
@@ -163,6 +185,7 @@ export class KeyringCore implements Keyring {
   }
 
   async close(): Promise<void> {
+    this.pool.clear();
     this.invalidate();
     const p = this.#provider;
     this.#provider = undefined;
@@ -214,6 +237,35 @@ export class KeyringCore implements Keyring {
     const ref = this.#current.get(seriesKey(s));
     const m = ref ? this.#cache.get(ref.id) : undefined;
     return m?.canSeal() ? m : undefined;
+  }
+
+  /** Pending revalidation (#fresh) when the last one is older than revalidateMs; undefined when none is due. */
+  ensureFresh(): Promise<void> | undefined {
+    return this.#fresh();
+  }
+
+  /** True while key version `id` is in the cache (refreshed as most recently used). */
+  isCached(id: string): boolean {
+    return this.#cache.get(id) !== undefined;
+  }
+
+  /**
+   * Caches new or reloaded material as the current version of its series,
+   * unless the cache was invalidated since `epoch` (then wipes it): false.
+   */
+  adopt(m: KeyMaterial, epoch: number): boolean {
+    if (epoch !== this.#epoch) {
+      m.wipe();
+      return false;
+    }
+    this.#cache.set(m.info.id, m);
+    this.#current.set(seriesKey(m.info), new CurrentRef(m.info.id));
+    return true;
+  }
+
+  /** Records `id` as the current version of `s` (its material is cached). */
+  pointCurrent(s: SeriesRef, id: string): void {
+    this.#current.set(seriesKey(s), new CurrentRef(id));
   }
 
   /** Notices, at most every revalidateMs, a destroy/retire/rotation made elsewhere: then drops every cached key. */

@@ -76,6 +76,7 @@ export async function keyStatus(core: KeyringCore, tenantId: string | null): Pro
       versions: await store.listVersionsOf(k, owners),
       dependents: await store.parentCounts(k, tenantId),
       subjects: await store.subjectCounts(k, tenantId),
+      pooled: await store.listPooled(k, tenantId),
       jobs: await store.listJobs(k, 20),
     };
   });
@@ -101,6 +102,7 @@ export async function keyStatus(core: KeyringCore, tenantId: string | null): Pro
       indexKey: stat(find(t, 'index-key')),
       subjects: data.subjects.filter((s) => s.owner === t).reduce((n, s) => n + s.n, 0),
       subjectsDestroyed: data.subjects.find((s) => s.owner === t && s.destroyed)?.n ?? 0,
+      subjectsPooled: data.pooled.filter((p) => p.tenantId === t).length,
     })),
     jobs: data.jobs.map((j) => ({
       id: j.id,

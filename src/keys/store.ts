@@ -72,6 +72,83 @@ export async function insertVersion(k: KeyStore, row: VersionRow): Promise<void>
   await k.insertInto('key_versions').values(row).execute();
 }
 
+/** Inserts many new series at once (a pool batch: fresh subject ids, so no conflict is expected). */
+export async function insertSeriesMany(k: KeyStore, rows: readonly SeriesRow[]): Promise<void> {
+  if (rows.length > 0) await k.insertInto('key_series').values([...rows]).execute();
+}
+
+/** Inserts many new versions at once (a pool batch). */
+export async function insertVersionsMany(k: KeyStore, rows: readonly VersionRow[]): Promise<void> {
+  if (rows.length > 0) await k.insertInto('key_versions').values([...rows]).execute();
+}
+
+/** The ids among `ids` whose version is still live (neither retired, destroyed nor wiped). */
+export async function liveVersionIds(k: KeyStore, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await k.selectFrom('key_versions').select('id').where('id', 'in', ids).where('wrapped', 'is not', null).where('destroyed_at', 'is', null).execute();
+  return new Set(rows.map((r) => r.id));
+}
+
+/**
+ * Reserves `block` more encryptions under each live version among `ids` in
+ * one statement; returns those versions (with the new high-water mark).
+ * Destroyed, retired or wiped versions are left alone and not returned.
+ */
+export async function reserveUsageMany(k: KeyStore, ids: readonly string[], block: number): Promise<VersionRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await k
+    .updateTable('key_versions')
+    .set({ usage_reserved: sql<number>`usage_reserved + ${block}` })
+    .where('id', 'in', ids)
+    .where('wrapped', 'is not', null)
+    .where('destroyed_at', 'is', null)
+    .returningAll()
+    .execute();
+  return rows.map((r) => ({ ...r, usage_reserved: Number(r.usage_reserved) }));
+}
+
+/** Prefix of the key_store_meta rows that mark subject keys made by the pool (src/keys/pool.ts). */
+export const POOLED = 'pooled/';
+
+/** Marks pooled subject keys (`pooled/<tenant>/<subject>` = creation time in ms): a later sweep can find orphans. */
+export async function markPooled(k: KeyStore, tenantId: string, subjectIds: readonly string[], at: number): Promise<void> {
+  if (subjectIds.length === 0) return;
+  await k
+    .insertInto('key_store_meta')
+    .values(subjectIds.map((s) => ({ name: `${POOLED}${tenantId}/${s}`, value: at })))
+    .execute();
+}
+
+/** Records that these pooled subject ids were handed out (value 0): a hint for a sweep, never proof of non-use. */
+export async function markHandedOut(k: KeyStore, tenantId: string, subjectIds: readonly string[]): Promise<void> {
+  if (subjectIds.length === 0) return;
+  await k
+    .updateTable('key_store_meta')
+    .set({ value: 0 })
+    .where(
+      'name',
+      'in',
+      subjectIds.map((s) => `${POOLED}${tenantId}/${s}`),
+    )
+    .execute();
+}
+
+/** Pooled subject keys of one tenant (or all) still marked as not handed out, by subject id. */
+export async function listPooled(k: KeyStore, tenantId: string | null): Promise<Array<{ tenantId: string; subjectId: string; createdAt: number }>> {
+  const rows = await k
+    .selectFrom('key_store_meta')
+    .select(['name', 'value'])
+    .where('name', 'like', `${POOLED}${tenantId === null ? '' : `${tenantId}/`}%`)
+    .where('value', '>', 0)
+    .orderBy('name')
+    .execute();
+  return rows.map((r) => {
+    const rest = r.name.slice(POOLED.length);
+    const slash = rest.lastIndexOf('/');
+    return { tenantId: rest.slice(0, slash), subjectId: rest.slice(slash + 1), createdAt: Number(r.value) };
+  });
+}
+
 /** True while the key that wraps a new key (a KEK version, or a root version) is neither retired nor destroyed. */
 export async function wrapperLive(k: KeyStore, parentId: string | null, rootVersion: number | null): Promise<boolean> {
   if (parentId !== null) return (await findVersion(k, parentId))?.wrapped != null;

@@ -107,7 +107,11 @@ export interface KeyStatus {
     details: Record<string, string | number | boolean>;
   };
   platform: SeriesStatus[];
-  tenants: Array<{ tenantId: string; kek: SeriesStatus | null; dek: SeriesStatus | null; indexKey: SeriesStatus | null; subjects: number; subjectsDestroyed: number }>;
+  tenants: Array<{ tenantId: string; kek: SeriesStatus | null; dek: SeriesStatus | null; indexKey: SeriesStatus | null; subjects: number;
+    subjectsDestroyed: number;
+    /** Of `subjects`: keys made by the subject key pool and not (yet) known to be handed out (see README: orphans). */
+    subjectsPooled: number;
+  }>;
   jobs: RewrapJobStatus[];
   /** Plain-language list of what still depends on a version older than the current one. */
   pending: string[];

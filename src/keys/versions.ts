@@ -28,15 +28,29 @@ export async function generateVersion(core: KeyringCore, s: SeriesRef, id: strin
     return { dk: g.key, wrapped: g.wrapped, parentId: null, rootVersion: wrappedKeyInfo(g.wrapped).version };
   }
   const dk = randomBytes(32);
+  try {
+    return { dk, ...(await wrapUnderKek(core, parent, { ...s, id, version }, dk, actx)), rootVersion: null };
+  } catch (e) {
+    dk.fill(0);
+    throw e;
+  }
+}
+
+/** Wraps `dk` (key version `v` of a tenant) under the tenant's current KEK `kekSeries` (created on first use). */
+export async function wrapUnderKek(
+  core: KeyringCore,
+  kekSeries: SeriesRef,
+  v: Omit<VersionInfo, 'parentId'>,
+  dk: Buffer,
+  actx?: RequestContext,
+): Promise<{ wrapped: Buffer; parentId: string }> {
   for (let attempt = 0; ; attempt++) {
-    const kek = await core.sealing(parent, actx);
+    const kek = await core.sealing(kekSeries, actx);
     try {
-      const wrapped = wrapKey(kek.prepared, dk, kekWrapContext({ ...s, id, version, parentId: kek.info.id }));
-      return { dk, wrapped, parentId: kek.info.id, rootVersion: null };
+      return { wrapped: wrapKey(kek.prepared, dk, kekWrapContext({ ...v, parentId: kek.info.id })), parentId: kek.info.id };
     } catch (e) {
       // A KEK wiped from the cache, or its reserved window used up meanwhile: take it again.
       if (attempt < 3 && isStale(e)) continue;
-      dk.fill(0);
       throw e;
     }
   }
