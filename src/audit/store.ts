@@ -5,54 +5,72 @@
  */
 import { CompiledQuery, type Insertable, type Selectable } from 'kysely';
 import type { Tx } from '../db/index.js';
-import type { AuditCheckpointsTable, AuditEntriesTable } from '../db/types.js';
+import type { AuditCheckpointsTable, AuditEntriesTable, Database } from '../db/types.js';
 import { merkleRoot, type NodeId, type NodeReader, type TreeNode } from './log/index.js';
 
 export type EntryRow = Selectable<AuditEntriesTable>;
 export type NewEntry = Insertable<AuditEntriesTable>;
 export type CheckpointRow = Selectable<AuditCheckpointsTable>;
 
-/** Rows per multi-row INSERT: 14 columns × 500 stays far below both dialects' parameter limits. */
-const CHUNK = 500;
+/** Largest multi-row INSERT: 256 rows of 14 columns stay far below both dialects' parameter limits. */
+const MAX_ROWS = 256;
 const ENTRY_COLUMNS = [
   'idx', 'event_id', 'recorded_at', 'tenant_id', 'class_uid', 'activity_id', 'action',
   'actor_type', 'actor_id', 'target_type', 'target_id', 'outcome', 'event', 'leaf_hash',
 ] as const satisfies ReadonlyArray<keyof NewEntry>;
+const NODE_COLUMNS = ['level', 'idx', 'hash'] as const;
 
-function entryParams(rows: readonly NewEntry[]): unknown[] {
-  const params: unknown[] = [];
-  for (const row of rows) for (const c of ENTRY_COLUMNS) params.push(row[c] ?? null);
-  return params;
-}
+/** SQL of a multi-row INSERT per dialect, table and row count. */
+const insertSql = new WeakMap<object, Map<string, string>>();
 
-/** The SQL of a full CHUNK-row entries INSERT, per dialect: compiling 7000 values costs more than running them. */
-const chunkSql = new WeakMap<object, string>();
-
-async function insertEntryChunk(tx: Tx, rows: readonly NewEntry[]): Promise<void> {
+/**
+ * Inserts `rows` in multi-row INSERTs of power-of-two sizes (at most
+ * MAX_ROWS): building and compiling a Kysely query of hundreds of rows costs
+ * more than running it, so each size's SQL is compiled through Kysely once
+ * per dialect and then reused, and only log2(MAX_ROWS) + 1 texts per table
+ * ever reach the statement cache. The text is kept only if Kysely's
+ * parameters are exactly the rows' values in `columns` order.
+ */
+async function insertRows<T extends 'audit_entries' | 'audit_nodes'>(
+  tx: Tx,
+  table: T,
+  columns: readonly (keyof Insertable<Database[T]> & string)[],
+  rows: readonly Insertable<Database[T]>[],
+): Promise<void> {
   const dialect = tx.getExecutor().adapter.constructor;
-  const cached = rows.length === CHUNK ? chunkSql.get(dialect) : undefined;
-  if (cached !== undefined) {
-    await tx.executeQuery(CompiledQuery.raw(cached, entryParams(rows)));
-    return;
+  let texts = insertSql.get(dialect);
+  if (!texts) insertSql.set(dialect, (texts = new Map()));
+  for (let i = 0; i < rows.length; ) {
+    let n = MAX_ROWS;
+    while (n > rows.length - i) n /= 2;
+    const params: unknown[] = [];
+    for (let r = i; r < i + n; r++) {
+      const row = rows[r] as Record<string, unknown>;
+      for (const c of columns) params.push(row[c] ?? null);
+    }
+    const key = `${table}/${n}`;
+    const text = texts.get(key);
+    if (text !== undefined) {
+      await tx.executeQuery(CompiledQuery.raw(text, params));
+    } else {
+      const normalised = rows.slice(i, i + n).map((r) => Object.fromEntries(columns.map((c) => [c, (r as Record<string, unknown>)[c] ?? null])));
+      // Kysely's generics cannot follow a table name held in a type parameter.
+      const compiled = tx.insertInto(table as 'audit_nodes').values(normalised as never).compile();
+      if (compiled.parameters.length === params.length && params.every((v, k) => v === compiled.parameters[k])) texts.set(key, compiled.sql);
+      await tx.executeQuery(compiled);
+    }
+    i += n;
   }
-  const normalised = rows.map((r) => Object.fromEntries(ENTRY_COLUMNS.map((c) => [c, r[c] ?? null])) as NewEntry);
-  const query = tx.insertInto('audit_entries').values(normalised);
-  if (rows.length === CHUNK) {
-    const compiled = query.compile();
-    // Reuse the text only if our parameter order is exactly Kysely's (checked once per dialect).
-    const same = compiled.parameters.length === CHUNK * ENTRY_COLUMNS.length && entryParams(rows).every((v, i) => v === compiled.parameters[i]);
-    if (same) chunkSql.set(dialect, compiled.sql);
-  }
-  await query.execute();
 }
 
+/** Entries as given (the row-by-row sequencer path; the usual one moves rows inside the database). */
 export async function insertEntries(tx: Tx, rows: readonly NewEntry[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) await insertEntryChunk(tx, rows.slice(i, i + CHUNK));
+  await insertRows(tx, 'audit_entries', ENTRY_COLUMNS, rows);
 }
 
+/** Interior nodes, written once each. */
 export async function insertNodes(tx: Tx, nodes: readonly TreeNode[]): Promise<void> {
-  const rows = nodes.map((n) => ({ level: n.level, idx: n.index, hash: n.hash }));
-  for (let i = 0; i < rows.length; i += CHUNK * 2) await tx.insertInto('audit_nodes').values(rows.slice(i, i + CHUNK * 2)).execute();
+  await insertRows(tx, 'audit_nodes', NODE_COLUMNS, nodes.map((n) => ({ level: n.level, idx: n.index, hash: n.hash })));
 }
 
 export async function insertCheckpoint(tx: Tx, row: CheckpointRow): Promise<void> {

@@ -4,13 +4,21 @@
  * stored RFC 8785 text), integrate them into the tree, store the new nodes,
  * maybe sign a checkpoint, delete exactly the consumed outbox rows. It
  * commits whole or not at all: a crash mid-batch loses and duplicates nothing.
+ *
+ * The rows are moved run by run inside the database (moveRuns): only the
+ * events' bytes come out, to be hashed here, and only their leaf hashes go
+ * back. Rows written before migration 0004 lack the filter columns and take
+ * the row-by-row path (legacy.ts), which derives them from the event.
  */
 import type { Tx } from '../../db/index.js';
+import type { AuditDialect, OutboxEvents } from '../../db/dialects/audit.js';
 import { auditLogError } from '../errors.js';
-import { canonicalJson, integrate, leafHash, loadTreeState, type TreeState } from '../log/index.js';
-import { deleteOutbox, readOutbox, type OutboxRow } from '../outbox/store.js';
+import { loadTreeState, type TreeNode, type TreeState } from '../log/index.js';
+import { fromBinary, HASH_SIZE, leafHashInPlace, toBinary } from '../log/hash.js';
+import { Frontier } from '../log/merkle.js';
 import { signTreeHead, type CheckpointKey } from '../signer.js';
-import { MIN_STORED_LEVEL, insertCheckpoint, insertEntries, insertNodes, latestCheckpoint, nodeReader, treeSize, type NewEntry } from '../store.js';
+import { MIN_STORED_LEVEL, insertCheckpoint, insertNodes, latestCheckpoint, nodeReader, treeSize } from '../store.js';
+import { appendRowByRow, type Appended } from './legacy.js';
 
 export interface BatchInput {
   key: CheckpointKey;
@@ -21,7 +29,8 @@ export interface BatchInput {
   now: Date;
   /** Sign a checkpoint if the tree grew beyond the newest one (the caller decides the cadence). */
   checkpointDue: boolean;
-  tryLock(tx: Tx): Promise<boolean>;
+  /** The dialect's sequencer statements: the lock, the outbox read and the run move. */
+  dialect: Pick<AuditDialect, 'tryLockSequencer' | 'readOutboxEvents' | 'moveOutboxRun'>;
 }
 
 export interface BatchResult {
@@ -36,57 +45,60 @@ export interface BatchResult {
   drained: boolean;
 }
 
-/** The filter columns of an outbox row; rows written before migration 0004 carry only the event text. */
-function filterColumns(row: OutboxRow): { text: string; cols: Pick<NewEntry, 'action' | 'actor_type' | 'actor_id' | 'target_type' | 'target_id' | 'outcome'> } {
-  if (row.action !== null && row.actor_type !== null && row.actor_id !== null && row.outcome !== null) {
-    return { text: row.event, cols: { action: row.action, actor_type: row.actor_type, actor_id: row.actor_id, target_type: row.target_type, target_id: row.target_id, outcome: row.outcome } };
+/** Maximal runs of consecutive seqs, as [first, end) positions in `seqs`; throws unless the seqs ascend. */
+export function seqRuns(seqs: readonly number[]): Array<[number, number]> {
+  const runs: Array<[number, number]> = [];
+  let from = 0;
+  for (let i = 1; i <= seqs.length; i++) {
+    const prev = seqs[i - 1] as number;
+    const next = seqs[i];
+    if (next !== undefined && !(next > prev)) throw auditLogError('LOG_INCONSISTENT', `outbox rows out of order (seq ${next} after ${prev})`);
+    if (next !== prev + 1) {
+      runs.push([from, i]);
+      from = i;
+    }
   }
-  const event = JSON.parse(row.event) as {
-    custos?: { action?: string };
-    actor?: { user?: { type?: string; uid?: string } };
-    resources?: Array<{ type?: string; uid?: string }>;
-    status?: string;
-  };
-  const target = event.resources?.[0];
-  return {
-    text: canonicalJson(event),
-    cols: {
-      action: String(event.custos?.action ?? 'unknown'),
-      actor_type: String(event.actor?.user?.type ?? 'unknown'),
-      actor_id: String(event.actor?.user?.uid ?? 'unknown'),
-      target_type: target?.type ?? null,
-      target_id: target?.uid ?? null,
-      outcome: event.status === 'Success' ? 'success' : 'failure',
-    },
-  };
+  return runs;
 }
 
-/** Entries and leaf hashes for `rows`, indexed from `size`. */
-function toEntries(rows: readonly OutboxRow[], size: number): { entries: NewEntry[]; leaves: Buffer[] } {
-  const entries: NewEntry[] = [];
-  const leaves: Buffer[] = [];
-  rows.forEach((row, i) => {
-    const { text, cols } = filterColumns(row);
-    const leaf = leafHash(Buffer.from(text, 'utf8'));
-    leaves.push(leaf);
-    entries.push({
-      idx: size + i,
-      event_id: row.event_id,
-      recorded_at: row.recorded_at,
-      tenant_id: row.tenant_id,
-      class_uid: row.class_uid,
-      activity_id: row.activity_id,
-      ...cols,
-      event: text,
-      leaf_hash: leaf,
-    });
-  });
-  return { entries, leaves };
+/**
+ * Hashes the events in place, integrates the leaves into `state` and moves
+ * each run of consecutive seqs into the log inside the database; stores the
+ * interior nodes from MIN_STORED_LEVEL up (level 0 is the entries' leaf_hash).
+ */
+async function moveRuns(tx: Tx, dialect: BatchInput['dialect'], events: OutboxEvents, state: TreeState): Promise<Appended> {
+  const { seqs, data, ends } = events;
+  const runs = seqRuns(seqs);
+  const frontier = new Frontier(state.size, state.frontier.map(toBinary));
+  const leaves = Buffer.allocUnsafe(seqs.length * HASH_SIZE);
+  const nodes: TreeNode[] = [];
+  const keep = (level: number, index: number, hash: string): void => {
+    if (level >= MIN_STORED_LEVEL) nodes.push({ level, index, hash: fromBinary(hash) });
+  };
+  for (let k = 0, start = 0; k < seqs.length; k++) {
+    const end = ends[k] as number;
+    // data[start] is the spare byte before event k: it becomes the leaf prefix 0x00.
+    const leaf = leafHashInPlace(data, start, end);
+    leaves.write(leaf, k * HASH_SIZE, HASH_SIZE, 'latin1');
+    frontier.append(leaf, keep);
+    start = end;
+  }
+  for (const [from, end] of runs) {
+    const first = seqs[from] as number;
+    const last = seqs[end - 1] as number;
+    const moved = await dialect.moveOutboxRun(tx, { first, last, start: state.size + from, leaves: leaves.subarray(from * HASH_SIZE, end * HASH_SIZE) });
+    if (moved.inserted !== end - from || moved.deleted !== end - from) {
+      // Rolls the whole batch back: a run moves exactly the rows read, or nothing.
+      throw auditLogError('LOG_INCONSISTENT', `outbox seqs ${first}..${last}: ${end - from} rows read, ${moved.inserted} copied, ${moved.deleted} deleted`);
+    }
+  }
+  await insertNodes(tx, nodes);
+  return { count: seqs.length, state: { size: frontier.size, frontier: frontier.frontier() }, root: fromBinary(frontier.root()) };
 }
 
 /** Runs one batch in `tx` (see the module comment). Adopt `state` only after the transaction committed. */
 export async function runBatch(tx: Tx, input: BatchInput): Promise<BatchResult> {
-  if (!(await input.tryLock(tx))) return { locked: false, integrated: 0, state: input.state, checkpointSize: undefined, attested: -1, drained: true };
+  if (!(await input.dialect.tryLockSequencer(tx))) return { locked: false, integrated: 0, state: input.state, checkpointSize: undefined, attested: -1, drained: true };
   const size = await treeSize(tx);
   const latest = await latestCheckpoint(tx);
   const latestSize = latest ? Number(latest.size) : 0;
@@ -95,20 +107,13 @@ export async function runBatch(tx: Tx, input: BatchInput): Promise<BatchResult> 
   }
   const state = input.state?.size === size ? input.state : await loadTreeState(nodeReader(tx), size);
   // Every remaining row (seq > 0), not "after the last seq": on PostgreSQL a lower seq may commit after a higher one was sequenced.
-  const rows = await readOutbox(tx, 0, input.limit);
-  const { entries, leaves } = toEntries(rows, size);
-  const result = integrate(leaves, state);
-  if (rows.length > 0) {
-    await insertEntries(tx, entries);
-    // Level 0 is the entries' leaf_hash column; interior nodes are stored from MIN_STORED_LEVEL up.
-    await insertNodes(tx, result.newNodes.filter((n) => n.level >= MIN_STORED_LEVEL));
-    await deleteOutbox(tx, rows.map((r) => Number(r.seq)));
-  }
+  const events = await input.dialect.readOutboxEvents(tx, input.limit);
+  const appended = events.filtered ? await moveRuns(tx, input.dialect, events, state) : await appendRowByRow(tx, input.limit, state);
   let checkpointSize: number | undefined;
-  if (result.size > latestSize && input.checkpointDue) {
-    const note = signTreeHead(input.key, input.origin, result.size, result.root);
-    await insertCheckpoint(tx, { size: result.size, root: result.root, note, created_at: input.now.toISOString() });
-    checkpointSize = result.size;
+  if (appended.state.size > latestSize && input.checkpointDue) {
+    const note = signTreeHead(input.key, input.origin, appended.state.size, appended.root);
+    await insertCheckpoint(tx, { size: appended.state.size, root: appended.root, note, created_at: input.now.toISOString() });
+    checkpointSize = appended.state.size;
   }
-  return { locked: true, integrated: rows.length, state: result.state, checkpointSize, attested: checkpointSize ?? latestSize, drained: rows.length < input.limit };
+  return { locked: true, integrated: appended.count, state: appended.state, checkpointSize, attested: checkpointSize ?? latestSize, drained: events.seqs.length < input.limit };
 }

@@ -81,7 +81,7 @@ class Drainer {
         limit: this.options.batchSize,
         now: this.options.now(),
         checkpointDue: force || this.checkpointDue,
-        tryLock: db.adapter.audit.tryLockSequencer,
+        dialect: db.adapter.audit,
       };
       const r = await db.write((tx) => runBatch(tx, input));
       if (!r.locked) return { ...result, locked: false };

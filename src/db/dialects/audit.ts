@@ -35,6 +35,30 @@ export interface EntryRunRow {
 }
 
 /**
+ * The oldest outbox rows as the sequencer reads them first, packed: enough to
+ * hash them in place and to choose their path.
+ */
+export interface OutboxEvents {
+  /** The rows' seqs, in the order of `data` (ascending unless the aggregate misbehaved: the caller checks). */
+  readonly seqs: readonly number[];
+  /** One spare byte before each event's bytes as stored: event k is data[start + 1, ends[k]), start = ends[k - 1] or 0. */
+  readonly data: Buffer;
+  readonly ends: readonly number[];
+  /** Every row carries its filter columns (rows written before migration 0004 do not, and take the row-by-row path). */
+  readonly filtered: boolean;
+}
+
+/** Consecutive outbox seqs [first, last], every one of them read by the caller, and the log indexes they take. */
+export interface OutboxRun {
+  readonly first: number;
+  readonly last: number;
+  /** Log index of `first`: seq s becomes entry start + (s - first). */
+  readonly start: number;
+  /** The leaf hashes, 32 bytes per seq, in seq order. */
+  readonly leaves: Buffer;
+}
+
+/**
  * The audit log's storage pieces that differ between SQLite and PostgreSQL
  * (CONVENTIONS: dialect differences live in db/dialects/ only).
  */
@@ -46,6 +70,17 @@ export interface AuditDialect {
    * SQLite's single writer already serialises every write transaction.
    */
   tryLockSequencer(tx: Tx): Promise<boolean>;
+  /** Sequencer: the oldest outbox rows, at most `limit`, in seq order, as one aggregate row (see OutboxEvents). */
+  readOutboxEvents(tx: Tx, limit: number): Promise<OutboxEvents>;
+  /**
+   * Sequencer, in its locked batch transaction: copies the outbox rows of
+   * `run` into audit_entries inside the database (filter columns and event
+   * text as stored, leaf_hash from run.leaves) and deletes them from the
+   * outbox. The range is safe because the caller read every seq in it: no
+   * other row can hold one, and only the lock holder deletes outbox rows.
+   * Returns the rows inserted and deleted; the caller checks both.
+   */
+  moveOutboxRun(tx: Tx, run: OutboxRun): Promise<{ inserted: number; deleted: number }>;
   /**
    * Migration step, after makeAppendOnly on audit_entries: replaces its DELETE
    * refusal by one that lets rows below the recorded prune floor go, and

@@ -1,5 +1,6 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { AuditDialect, EntryRunRow } from './audit.js';
+import { MOVED_COLUMNS, OUTBOX_FILTERED, packOutboxEvents } from './outbox-audit.js';
 
 /** Key of the sequencer's advisory lock (any fixed bigint; ASCII "custAUD1"). */
 const SEQUENCER_LOCK = 0x63757374_41554431n;
@@ -53,6 +54,18 @@ const ENTRY_RUN =
   `' ' || string_agg(event, ' ') AS data, string_agg(leaf_hash, ''::bytea) AS leaves ` +
   `FROM (SELECT idx, event, leaf_hash FROM audit_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx) e`;
 
+const OUTBOX_EVENTS = `SELECT seq, event, ${OUTBOX_FILTERED} AS filtered FROM audit_outbox ORDER BY seq LIMIT $1`;
+
+/**
+ * One statement, one round trip: the DELETE hands its rows to the INSERT, so
+ * the events never travel back. Params: first, last, start, leaves.
+ */
+const MOVE_RUN =
+  `WITH moved AS (DELETE FROM audit_outbox WHERE seq >= $1 AND seq <= $2 RETURNING seq, ${MOVED_COLUMNS}), ` +
+  `copied AS (INSERT INTO audit_entries (idx, ${MOVED_COLUMNS}, leaf_hash) ` +
+  `SELECT $3::bigint + (seq - $1), ${MOVED_COLUMNS}, substring($4::bytea FROM ((seq - $1) * 32 + 1)::int FOR 32) FROM moved RETURNING 1) ` +
+  `SELECT (SELECT count(*) FROM copied)::int AS inserted, (SELECT count(*) FROM moved)::int AS deleted`;
+
 type PgRunRow = Omit<EntryRunRow, 'data'> & { data: string | null };
 
 export function createPostgresAudit(quotedRole: string): AuditDialect {
@@ -60,6 +73,15 @@ export function createPostgresAudit(quotedRole: string): AuditDialect {
     async tryLockSequencer(tx) {
       const r = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${sql.lit(SEQUENCER_LOCK.toString())}::bigint) as locked`.execute(tx);
       return r.rows[0]?.locked === true;
+    },
+    async readOutboxEvents(tx, limit) {
+      const { rows } = await tx.executeQuery<{ seq: number; event: string; filtered: boolean }>(CompiledQuery.raw(OUTBOX_EVENTS, [limit]));
+      // Packed as UTF-8: the bytes the recorder wrote (PostgreSQL text is always valid in its encoding).
+      return packOutboxEvents(rows);
+    },
+    async moveOutboxRun(tx, { first, last, start, leaves }) {
+      const { rows } = await tx.executeQuery<{ inserted: number; deleted: number }>(CompiledQuery.raw(MOVE_RUN, [first, last, start, leaves]));
+      return rows[0] ?? { inserted: -1, deleted: -1 };
     },
     async installPruneGuard(db: Kysely<unknown>) {
       const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);

@@ -1,5 +1,6 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { AuditDialect, EntryRunRow } from './audit.js';
+import { MOVED_COLUMNS, OUTBOX_FILTERED, unpackOutboxEvents, type OutboxAggregate } from './outbox-audit.js';
 
 const FLOOR = `coalesce((SELECT max(floor_index) FROM audit_prune_floors), 0)`;
 const refuse = (why: string) => `SELECT RAISE(ABORT, 'custos: ${why}')`;
@@ -39,10 +40,35 @@ const ENTRY_RUN =
   `CAST(' ' || group_concat(event, ' ') AS BLOB) AS data, CAST(group_concat(leaf_hash, '') AS BLOB) AS leaves ` +
   `FROM audit_entries WHERE idx >= ? AND idx < ?`;
 
+/**
+ * The oldest outbox rows as one aggregate row (one pass, so every aggregate
+ * sees the rows in the same order; the caller checks the seqs ascend):
+ * group_concat keeps the events' stored bytes, no string per row.
+ */
+const OUTBOX_EVENTS =
+  `SELECT count(*) AS n, min(f) AS filtered, group_concat(seq) AS seqs, group_concat(octet_length(event)) AS lens, ` +
+  `CAST(' ' || group_concat(event, ' ') AS BLOB) AS data ` +
+  `FROM (SELECT seq, event, ${OUTBOX_FILTERED} AS f FROM audit_outbox ORDER BY seq LIMIT ?)`;
+
+/** Params: start, first, leaves, first, first, last. The rows never leave SQLite; substr on a BLOB counts bytes. */
+const COPY_RUN =
+  `INSERT INTO audit_entries (idx, ${MOVED_COLUMNS}, leaf_hash) ` +
+  `SELECT ? + (seq - ?), ${MOVED_COLUMNS}, substr(?, (seq - ?) * 32 + 1, 32) FROM audit_outbox WHERE seq >= ? AND seq <= ?`;
+const DELETE_RUN = `DELETE FROM audit_outbox WHERE seq >= ? AND seq <= ?`;
+
 export const sqliteAudit: AuditDialect = {
   async tryLockSequencer() {
     // BEGIN IMMEDIATE (group commit) holds SQLite's one write lock for the whole batch.
     return true;
+  },
+  async readOutboxEvents(tx, limit) {
+    const { rows } = await tx.executeQuery<OutboxAggregate>(CompiledQuery.raw(OUTBOX_EVENTS, [limit]));
+    return unpackOutboxEvents(rows[0] as OutboxAggregate);
+  },
+  async moveOutboxRun(tx, { first, last, start, leaves }) {
+    const copied = await tx.executeQuery(CompiledQuery.raw(COPY_RUN, [start, first, leaves, first, first, last]));
+    const deleted = await tx.executeQuery(CompiledQuery.raw(DELETE_RUN, [first, last]));
+    return { inserted: Number(copied.numAffectedRows ?? -1), deleted: Number(deleted.numAffectedRows ?? -1) };
   },
   async installPruneGuard(db: Kysely<unknown>) {
     for (const statement of PRUNE_GUARD) await sql.raw(statement).execute(db);
