@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/index.js';
+import { readOnlySource } from '../db/dialects/audit-reader.js';
 import type { CustosCore } from '../main.js';
 import { systemContext } from '../shared/context.js';
 import { archiveAndPrune, type ArchiveResult } from './archive.js';
@@ -69,13 +70,34 @@ export function readWitness(file: string): string {
   }
 }
 
-/** Verifies the stored log, printing progress to `progress` (stderr) at most every half second. */
-export async function verifyWithProgress(db: Db, config: Config, keys: TrustedKeys, witness: string[], progress: (line: string) => void): Promise<StoredVerifyResult> {
+/** `--threads`: a whole number of worker threads, 1 (this thread only) to 256; undefined: one per core for a large log. */
+export function parseThreads(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 256) throw auditLogError('QUERY_INVALID', `--threads: expected a whole number from 1 to 256, got ${value.slice(0, 20)}`);
+  return n;
+}
+
+/**
+ * Verifies the stored log, printing progress to `progress` (stderr) at most
+ * every half second; in parts on `threads` worker threads, each with its own
+ * read-only connection (default: one per core once the log is large).
+ */
+export async function verifyWithProgress(
+  db: Db,
+  config: Config,
+  keys: TrustedKeys,
+  witness: string[],
+  progress: (line: string) => void,
+  threads?: number,
+): Promise<StoredVerifyResult> {
   let last = 0;
-  return verifyStoredLog(db, {
+  const result = await verifyStoredLog(db, {
     verifier: keys.list.map((k) => k.verifier),
     origin: config.deploymentName,
     witness,
+    source: readOnlySource({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, appRole: config.database.appRole }),
+    threads,
     onProgress: (n, total) => {
       const now = Date.now();
       if (now - last < 500 && n < total) return;
@@ -83,6 +105,8 @@ export async function verifyWithProgress(db: Db, config: Config, keys: TrustedKe
       progress(`verify: ${n}/${total} entries`);
     },
   });
+  if (result.threads > 0) progress(`verify: checked in ${result.threads} parts on worker threads`);
+  return result;
 }
 
 export function describeVerify(r: StoredVerifyResult): string {

@@ -6,7 +6,7 @@
  * The trusted key is `--key` (a copy kept off-system: the stronger choice),
  * else every audit-signing key version in this deployment's keyring.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { TrustedKeys } from '../audit/cli-support.js';
 import type { Config } from '../config/index.js';
 import type { CustosCore } from '../main.js';
@@ -46,12 +46,18 @@ function registerVerify(audit: AuditCommand, deps: AuditCliDeps): void {
     .description('recompute every leaf and the tree from storage and check every checkpoint (exit 0 ok, 1 tampered, 2 could not run)')
     .option('--against <file...>', 'earlier checkpoint(s) kept elsewhere (witness copies) the log must extend')
     .option('--key <vkey|file>', KEY_HELP)
+    .addOption(
+      new Option('--threads <n>', 'worker threads, each verifying one part of the log on its own connection (default: one per core for a large log; 1: one thread)').env(
+        'CUSTOS_AUDIT_VERIFY_THREADS',
+      ),
+    )
     .action(
-      deps.action(async (o: { against?: string[]; key?: string }) => {
+      deps.action(async (o: { against?: string[]; key?: string; threads?: string }) => {
         const config = deps.readConfig();
         const support = await import('../audit/cli-support.js');
         const witness = (o.against ?? []).map(support.readWitness);
-        const result = await withAudit(config, o.key, (core, keys) => support.verifyWithProgress(core.db, config, keys, witness, err));
+        const threads = support.parseThreads(o.threads);
+        const result = await withAudit(config, o.key, (core, keys) => support.verifyWithProgress(core.db, config, keys, witness, err, threads));
         out(support.describeVerify(result));
         return result.ok ? EXIT.OK : EXIT.FOUND;
       }),

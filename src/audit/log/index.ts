@@ -64,12 +64,11 @@ export {
 } from './checkpoint.js';
 export {
   verifyLog,
+  verifyLogState,
   type EntrySource,
   type LogEntryRecord,
   type LogEntryRun,
   type NoteSource,
-  type RunHashes,
-  RUN_BLOCK_LEVEL,
   type VerifyFailure,
   type VerifyLogInput,
   type VerifyOk,

@@ -1,8 +1,7 @@
 /**
  * Packed entry runs: many log entries in a few buffers, the form in which
  * the stored log is read for verification (one aggregate query per page
- * instead of one row object per entry), and what may be hashed for them
- * elsewhere (a worker thread). The checks themselves are in verify.ts.
+ * instead of one row object per entry). The checks themselves are in verify.ts.
  */
 import { auditError } from './errors.js';
 import { HASH_SIZE, toBinary } from './hash.js';
@@ -22,30 +21,10 @@ export interface LogEntryRun {
   readonly leafHashes: Uint8Array;
 }
 
-/** Level of the subtrees hashRun may compute whole: 2^3 = 8 leaves. */
-export const RUN_BLOCK_LEVEL = 3;
-/** Leaves in such a subtree. */
-export const BLOCK = 2 ** RUN_BLOCK_LEVEL;
-
-/** What `hashRun` computes for a run. */
-export interface RunHashes {
-  /** SHA-256(0x00 ‖ event) of every entry, concatenated as latin1 (32 characters each). */
-  readonly leaves: string;
-  /**
-   * Optionally, the roots of 8-leaf subtrees of the run (positions blockStart,
-   * blockStart + 8, …, each over that position's 8 leaves), concatenated. The
-   * verifier uses a block only where those 8 entries pass every per-entry
-   * check and start at a tree size that is a multiple of 8.
-   */
-  readonly blocks?: string;
-  readonly blockStart?: number;
-}
-
-/** A run whose shape was checked, with its stored leaf hashes (and, once hashed elsewhere, its computed ones) as latin1 strings. */
+/** A run whose shape was checked, with its stored leaf hashes as one latin1 string. */
 export interface CheckedRun {
   readonly run: LogEntryRun;
   readonly storedLeaves: string;
-  computed?: RunHashes;
 }
 
 /** Checks that the parts of `run` agree (else AUDIT_VERIFY_INPUT_INVALID: the source is broken, not the log). */

@@ -20,12 +20,12 @@ import { isCustosError } from '../../shared/errors.js';
 import { openCheckpoint, parseCheckpoint } from './checkpoint.js';
 import { AUDIT_ERRORS, auditError } from './errors.js';
 import { HASH_SIZE, fromBinary, leafHashBinary, leafHashInPlace, toBinary } from './hash.js';
-import { Frontier } from './merkle.js';
+import { CompactRange, Frontier, type TreeState } from './merkle.js';
 import { splitNote, type NoteVerifier } from './note.js';
-import { BLOCK, RUN_BLOCK_LEVEL, type CheckedRun, type LogEntryRun, type RunHashes } from './run.js';
-import { Lookahead } from './verify-walk.js';
+import type { CheckedRun, LogEntryRun } from './run.js';
+import { checkItem } from './verify-walk.js';
 
-export { RUN_BLOCK_LEVEL, type LogEntryRun, type RunHashes } from './run.js';
+export type { LogEntryRun } from './run.js';
 
 /** One stored entry as the store yields it. */
 export interface LogEntryRecord {
@@ -57,11 +57,13 @@ export interface VerifyLogInput {
   readonly onProgress?: (processed: number) => void;
   readonly progressInterval?: number;
   /**
-   * Computes the leaf hashes of a run elsewhere (a worker thread): SHA-256 of
-   * 0x00 ‖ each event, concatenated, as a latin1 string. It may take over
-   * `run.data`. With it one run is hashed while the previous one is checked.
+   * Verify a part of the log only: the tree of the first `start.size` entries
+   * is taken as given (its compact range), the entries start at that index,
+   * and only checkpoints and witnesses of sizes >= start.size may come. The
+   * caller must establish `start` itself (verify/parallel.ts checks it
+   * against the verified part before it); progress counts from start.size.
    */
-  readonly hashRun?: (run: LogEntryRun) => Promise<RunHashes>;
+  readonly start?: TreeState;
 }
 
 export type VerifyReason =
@@ -160,7 +162,7 @@ function toIndex(index: unknown): number {
 
 /** The verification state; `checkEntry` and `checkRun` are the synchronous hot paths (internal: verify-walk.ts drives it). */
 export class Verification {
-  readonly #frontier = new Frontier();
+  readonly #frontier: Frontier;
   readonly #checkpoints: AsyncIterator<string | Uint8Array>;
   readonly #input: VerifyLogInput;
   readonly #origin: string;
@@ -180,6 +182,10 @@ export class Verification {
     this.#input = input;
     this.#origin = input.origin ?? verifiersOf(input)[0]?.name ?? '';
     this.#witnesses = openWitnesses(input, this.#origin);
+    // CompactRange checks that the state is consistent (AUDIT_TREE_STATE_INVALID otherwise).
+    const start = new CompactRange(input.start).state();
+    this.#frontier = new Frontier(start.size, start.frontier.map(toBinary));
+    this.#count = start.size;
     const source = input.checkpoints;
     this.#checkpoints =
       Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (async function* () { yield* source; })();
@@ -252,48 +258,16 @@ export class Verification {
    */
   checkRun(run: CheckedRun, from: number): number | VerifyFailure {
     const { indexes, data, ends } = run.run;
-    const { storedLeaves: stored, computed } = run;
+    const stored = run.storedLeaves;
     for (let i = from; i < indexes.length; i++) {
       if (this.#count === this.nextStop) return i;
-      if (computed?.blocks && this.#takeBlock(run, computed, i)) {
-        i += BLOCK - 1;
-        continue;
-      }
       const index = indexes[i] as number;
       if (index !== this.#count) return this.#indexFault(index) ?? changed(index);
-      const leaf =
-        computed === undefined
-          ? leafHashInPlace(data, i === 0 ? 0 : (ends[i - 1] as number), ends[i] as number)
-          : computed.leaves.slice(i * HASH_SIZE, (i + 1) * HASH_SIZE);
+      const leaf = leafHashInPlace(data, i === 0 ? 0 : (ends[i - 1] as number), ends[i] as number);
       if (stored.slice(i * HASH_SIZE, (i + 1) * HASH_SIZE) !== leaf) return changed(index);
       this.#integrate(leaf);
     }
     return indexes.length;
-  }
-
-  /**
-   * Integrates entries i … i + 7 as one precomputed subtree when that changes
-   * nothing but speed: the tree size is a multiple of 8, no stop or progress
-   * report falls inside, the 8 indexes are the expected ones and the 8
-   * computed leaves equal the stored ones. Otherwise false (checked one by one).
-   */
-  #takeBlock(run: CheckedRun, computed: RunHashes, i: number): boolean {
-    const count = this.#count;
-    const block = (i - (computed.blockStart ?? 0)) / BLOCK;
-    const indexes = run.run.indexes;
-    if (count % BLOCK !== 0 || !Number.isInteger(block) || block < 0 || count + BLOCK > this.nextStop || this.#untilProgress < BLOCK) return false;
-    if ((block + 1) * HASH_SIZE > (computed.blocks?.length ?? 0) || i + BLOCK > indexes.length) return false;
-    for (let k = 0; k < BLOCK; k++) if (indexes[i + k] !== count + k) return false;
-    const leaves = computed.leaves.slice(i * HASH_SIZE, (i + BLOCK) * HASH_SIZE);
-    if (leaves !== run.storedLeaves.slice(i * HASH_SIZE, (i + BLOCK) * HASH_SIZE)) return false;
-    this.#frontier.appendSubtree(RUN_BLOCK_LEVEL, (computed.blocks as string).slice(block * HASH_SIZE, (block + 1) * HASH_SIZE));
-    this.#count = count + BLOCK;
-    this.#untilProgress -= BLOCK;
-    if (this.#untilProgress === 0) {
-      this.#untilProgress = this.#interval;
-      this.#input.onProgress?.(this.#count);
-    }
-    return true;
   }
 
   #checkWitnesses(root: () => string): VerifyFailure | undefined {
@@ -327,6 +301,11 @@ export class Verification {
     return undefined;
   }
 
+  /** The tree as far as verified (a compact range: O(log n) hashes). */
+  state(): TreeState {
+    return { size: this.#frontier.size, frontier: this.#frontier.frontier() };
+  }
+
   /** After the last entry: what remains attested beyond the end is truncation. */
   async finish(): Promise<VerifyResult> {
     const fault = await this.atStop();
@@ -355,29 +334,38 @@ export class Verification {
  * Resolves to { ok: true, ... } or to the first fault; rejects only when it
  * cannot run: AUDIT_WITNESS_INVALID (a witness note that does not open),
  * AUDIT_VERIFY_INPUT_INVALID (non-numeric index, non-byte event, checkpoints
- * out of order), or an error of the sources themselves.
+ * out of order), AUDIT_TREE_STATE_INVALID (an inconsistent `start`), or an
+ * error of the sources themselves.
  */
 export async function verifyLog(input: VerifyLogInput): Promise<VerifyResult> {
+  return (await verifyLogState(input)).result;
+}
+
+/** verifyLog, plus the tree state where the walk ended (after the last entry, or at the fault). */
+export async function verifyLogState(input: VerifyLogInput): Promise<{ result: VerifyResult; state: TreeState }> {
   const run = new Verification(input);
-  const walk = new Lookahead(run, input.hashRun);
   try {
-    const early = await run.start();
-    if (early) return early;
-    const source = input.entries;
-    if (Symbol.asyncIterator in source) {
-      for await (const item of source) {
-        const fault = await walk.check(item);
-        if (fault) return fault;
-      }
-    } else {
-      // A synchronous source (an array, a generator) is walked without a microtask per entry.
-      for (const item of source) {
-        const fault = await walk.check(item);
-        if (fault) return fault;
-      }
-    }
-    return (await walk.flush()) ?? (await run.finish());
+    const result = await walk(run, input.entries);
+    return { result, state: run.state() };
   } finally {
     await run.close();
   }
+}
+
+async function walk(run: Verification, source: EntrySource): Promise<VerifyResult> {
+  const early = await run.start();
+  if (early) return early;
+  if (Symbol.asyncIterator in source) {
+    for await (const item of source) {
+      const fault = await checkItem(run, item);
+      if (fault) return fault;
+    }
+  } else {
+    // A synchronous source (an array, a generator) is walked without a microtask per entry.
+    for (const item of source) {
+      const fault = await checkItem(run, item);
+      if (fault) return fault;
+    }
+  }
+  return run.finish();
 }

@@ -1,14 +1,17 @@
 /**
  * Verifies the log as stored: streams entries and checkpoints out of the
  * database page by page (one short read transaction each) into the core
- * verifier, or into the pruned-log verifier once entries were archived.
+ * verifier, in parts on several threads when asked or when the log is large
+ * (parallel.ts), or into the pruned-log verifier once entries were archived.
  */
+import { availableParallelism } from 'node:os';
 import type { Db } from '../../db/index.js';
-import { verifyLog, type LogEntryRecord, type LogEntryRun, type NoteVerifier, type RunHashes, type VerifyResult } from '../log/index.js';
-import { checkpointPage, entryPage, latestCheckpoint, pruneFloor, prunedLeafPage, treeSize } from '../store.js';
+import type { ReadOnlySource } from '../../db/dialects/audit-reader.js';
+import { verifyLog, type NoteVerifier, type VerifyResult } from '../log/index.js';
+import { latestCheckpoint, pruneFloor, treeSize } from '../store.js';
+import { PARALLEL_MIN_ENTRIES, verifyInParallel } from './parallel.js';
 import { verifyPrunedLog } from './pruned.js';
-import { startLeafHasher } from './leaf-worker.js';
-import { toEntryRun } from './runs.js';
+import { entryPages, entryRuns, leafPages, notes } from './sources.js';
 
 export interface StoredVerifyOptions {
   /** Every key the log was signed with (rotation leaves several). */
@@ -19,10 +22,18 @@ export interface StoredVerifyOptions {
   onProgress?: ((processed: number, total: number) => void) | undefined;
   pageSize?: number | undefined;
   /**
-   * Hash leaves in a worker thread (leaf-worker.ts). Off unless asked: on this 2-core machine the worker
-   * measured slower than one thread even when quiet (bench: 161k vs 200k entries/s, load 1.2).
+   * How worker threads may connect to the database (readOnlySource in
+   * db/dialects/audit-reader.ts). Without it verification runs in this thread.
    */
-  leafWorker?: boolean | undefined;
+  source?: ReadOnlySource | undefined;
+  /**
+   * Worker threads, each verifying one part of the log on its own connection
+   * (parallel.ts); 1: this thread only. Default: one per core once the log
+   * has PARALLEL_MIN_ENTRIES entries. A pruned log is verified in this thread.
+   */
+  threads?: number | undefined;
+  /** Tests: split points and in-thread parts for the parallel path (parallel.ts). */
+  parallelTest?: { splits?: readonly number[]; inline?: boolean } | undefined;
 }
 
 export type StoredVerifyResult = VerifyResult & {
@@ -30,72 +41,28 @@ export type StoredVerifyResult = VerifyResult & {
   readonly floor: number;
   /** The tree size read when verification started (entries beyond the newest checkpoint included). */
   readonly total: number;
+  /**
+   * Worker threads whose parts gave the answer; 0 when this thread did (the
+   * sequential verifier: one thread was asked for, or the parallel parts
+   * found a fault or anything odd and the sequential walk told exactly what).
+   */
+  readonly threads: number;
 };
 
-/**
- * Entries [from, end) as packed runs of `pageSize` indexes, one aggregate
- * query each; a range whose aggregate is not faithful (see runs.ts) comes as
- * its rows instead.
- */
-async function* entryRuns(db: Db, from: number, end: number, pageSize: number): AsyncGenerator<LogEntryRun | LogEntryRecord[]> {
-  for (let next = from; next < end; next += pageSize) {
-    const to = Math.min(end, next + pageSize);
-    const run = await db.read(async (tx) => {
-      const packed = toEntryRun(await db.adapter.audit.readEntryRun(tx, next, to));
-      return packed ?? (await entryPage(tx, next, to, to - next)).map(toRecord);
-    });
-    yield run;
-  }
-}
-
-const toRecord = (r: { idx: number; event: string; leaf_hash: Uint8Array }): LogEntryRecord => ({
-  index: Number(r.idx),
-  event: Buffer.from(r.event, 'utf8'),
-  leafHash: r.leaf_hash,
-});
-
-async function* entryPages(db: Db, from: number, end: number, pageSize: number): AsyncGenerator<LogEntryRecord[]> {
-  for (let next = from; next < end; ) {
-    const rows = await db.read((tx) => entryPage(tx, next, end, pageSize));
-    if (rows.length === 0) return;
-    yield rows.map(toRecord);
-    next = Number(rows[rows.length - 1]?.idx) + 1;
-  }
-}
-
-async function* leafPages(db: Db, end: number, pageSize: number): AsyncGenerator<Array<{ index: number; hash: Uint8Array }>> {
-  for (let next = 0; next < end; ) {
-    const rows = await db.read((tx) => prunedLeafPage(tx, next, end, pageSize));
-    if (rows.length === 0) return;
-    yield rows.map((r) => ({ index: Number(r.idx), hash: r.hash }));
-    next = Number(rows[rows.length - 1]?.idx) + 1;
-  }
-}
-
-async function* notes(db: Db, maxSize: number, pageSize: number): AsyncGenerator<string> {
-  for (let after = -1; ; ) {
-    const rows = await db.read((tx) => checkpointPage(tx, after, maxSize, pageSize));
-    for (const r of rows) yield r.note;
-    if (rows.length < pageSize) return;
-    after = Number(rows[rows.length - 1]?.size);
-  }
-}
-
-/** Runs `verify` with a worker hashing leaves when the log is large enough (leaf-worker.ts). */
-async function verifyWithHasher<T>(entries: number, verify: (hashRun: ((run: LogEntryRun) => Promise<RunHashes>) | undefined) => Promise<T>): Promise<T> {
-  const hasher = startLeafHasher(entries);
-  try {
-    return await verify(hasher && ((run) => hasher.hash(run)));
-  } finally {
-    await hasher?.close();
-  }
+/** Workers to use for a log of `end` entries (1: none, this thread verifies). */
+function threadsFor(options: StoredVerifyOptions, end: number): number {
+  if (!options.source || end === 0) return 1;
+  if (options.threads !== undefined) return Math.max(1, Math.floor(options.threads));
+  return end >= PARALLEL_MIN_ENTRIES ? availableParallelism() : 1;
 }
 
 /**
  * Verifies everything stored. Checkpoints are bounded by the newest one
  * present when verification starts and entries by the size read after it, so
  * a live log that keeps growing verifies as of that moment, while entries
- * removed from the end still show as truncation.
+ * removed from the end still show as truncation. In parts, the answer is
+ * "ok" only when every part and the joins between them check; anything else
+ * reruns the sequential walk, whose result is returned.
  */
 export async function verifyStoredLog(db: Db, options: StoredVerifyOptions): Promise<StoredVerifyResult> {
   const pageSize = options.pageSize ?? 2000;
@@ -105,12 +72,31 @@ export async function verifyStoredLog(db: Db, options: StoredVerifyOptions): Pro
   });
   const total = Math.max(end, maxCheckpoint);
   const onProgress = options.onProgress && ((n: number) => options.onProgress?.(n, total));
-  const common = { checkpoints: notes(db, maxCheckpoint, pageSize), verifier: options.verifier, origin: options.origin };
+  const verifiers = Array.isArray(options.verifier) ? (options.verifier as readonly NoteVerifier[]) : [options.verifier as NoteVerifier];
+  const threads = threadsFor(options, end);
+  if (floor === 0 && threads > 1 && options.source) {
+    const verdict = await verifyInParallel(db, {
+      source: options.source,
+      end,
+      maxCheckpoint,
+      verifiers,
+      origin: options.origin,
+      witness: options.witness ?? [],
+      threads,
+      pageSize,
+      onProgress,
+      splits: options.parallelTest?.splits,
+      inline: options.parallelTest?.inline,
+    });
+    if (verdict.ok) {
+      onProgress?.(end);
+      return { ...verdict.result, floor, total: end, threads: verdict.parts };
+    }
+  }
+  const common = { checkpoints: notes(db, -1, maxCheckpoint, pageSize), verifier: options.verifier, origin: options.origin };
   const result =
     floor === 0
-      ? await verifyWithHasher(options.leafWorker ? Infinity : 0, (hashRun) =>
-          verifyLog({ ...common, entries: entryRuns(db, 0, end, pageSize), witness: options.witness ?? [], onProgress, progressInterval: 65_536, hashRun }),
-        )
+      ? await verifyLog({ ...common, entries: entryRuns(db, 0, end, pageSize), witness: options.witness ?? [], onProgress, progressInterval: 65_536 })
       : await verifyPrunedLog({
           ...common,
           prunedLeaves: leafPages(db, floor, pageSize),
@@ -118,5 +104,5 @@ export async function verifyStoredLog(db: Db, options: StoredVerifyOptions): Pro
           witness: options.witness,
           onProgress,
         });
-  return { ...result, floor, total: end };
+  return { ...result, floor, total: end, threads: 0 };
 }
