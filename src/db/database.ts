@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { sql, type Kysely, type KyselyPlugin } from 'kysely';
-import { createError } from '../shared/errors.js';
 import type { DialectAdapter } from './dialects/adapter.js';
 import { createPostgresAdapter, openPostgres } from './dialects/postgres.js';
 import { openSqlite, sqliteAdapter } from './dialects/sqlite.js';
@@ -10,7 +9,8 @@ import { migrateToLatest, migrationStatus, type MigrationStatus } from './migrat
 import { TENANT_TABLES } from './tenant-tables.js';
 import { TenantGuardPlugin } from './tenant-guard.js';
 import type { Database, Tx } from './types.js';
-import { WriteTrackerPlugin, writeScope, type TouchedTable, type WriteScope } from './write-tracker.js';
+import type { TouchedTable } from './write-tracker.js';
+import { trackedWrite, type WriteListener } from './write-unit.js';
 
 export interface DatabaseOptions {
   dataDir: string;
@@ -46,13 +46,6 @@ export interface Db {
   close(): Promise<void>;
 }
 
-function refuseNested(): void {
-  if (writeScope.getStore()) {
-    // A nested write would queue behind the batch it is part of and never run.
-    throw createError('DB_NESTED_WRITE', 'db.write called inside a unit of work; pass the tx instead', 500);
-  }
-}
-
 function redactUrl(url: string): string {
   try {
     const u = new URL(url);
@@ -60,22 +53,6 @@ function redactUrl(url: string): string {
     return u.toString();
   } catch {
     return 'postgres://(unparseable)';
-  }
-}
-
-type WriteListener = (touched: readonly TouchedTable[]) => void;
-
-/**
- * Runs `run` as a write unit whose writes are tracked; listeners hear of them
- * once `run` settles (for a group-committed unit: after the shared COMMIT).
- */
-async function trackedWrite<T>(listeners: Set<WriteListener>, run: (enter: <R>(fn: () => R) => R) => Promise<T>): Promise<T> {
-  refuseNested();
-  const scope: WriteScope = { touched: [] };
-  try {
-    return await run((fn) => writeScope.run(scope, fn));
-  } finally {
-    if (scope.touched.length) for (const l of listeners) l(scope.touched);
   }
 }
 
@@ -88,7 +65,7 @@ function subscribe(listeners: Set<WriteListener>): Db['onWrite'] {
 
 /** Opens the configured database: PostgreSQL when a URL is given, else SQLite in the data directory. */
 export function openDatabase(options: DatabaseOptions): Db {
-  const plugins = [new TenantGuardPlugin(TENANT_TABLES), new WriteTrackerPlugin()];
+  const plugins = [new TenantGuardPlugin(TENANT_TABLES)];
   if (options.databaseUrl) return openPg(options, plugins);
   return openLite(options, plugins);
 }
@@ -117,7 +94,7 @@ function openLite(options: DatabaseOptions, plugins: KyselyPlugin[]): Db {
     stats: committer.stats,
     onWrite: subscribe(listeners),
     write(fn) {
-      return trackedWrite(listeners, (enter) => committer.run((tx) => enter(() => fn(tx))));
+      return trackedWrite(listeners, fn, (unit) => committer.run(unit));
     },
     read(fn) {
       // BEGIN/COMMIT straight on the connection: a consistent snapshot without compiling two queries per read.
@@ -155,7 +132,7 @@ function openPg(options: DatabaseOptions, plugins: KyselyPlugin[]): Db {
     stats: { batches: 0, units: 0 },
     onWrite: subscribe(listeners),
     write(fn) {
-      return trackedWrite(listeners, (enter) => h.app.transaction().execute((tx) => enter(() => fn(tx))));
+      return trackedWrite(listeners, fn, (unit) => h.app.transaction().execute(unit));
     },
     read(fn) {
       return h.app.transaction().execute(async (tx) => {

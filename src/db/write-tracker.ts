@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 
 /** A table a unit of work wrote to; for an UPDATE, also the columns it set. */
@@ -7,14 +6,6 @@ export interface TouchedTable {
   /** Set columns of an UPDATE; undefined for INSERT and DELETE. */
   columns?: readonly string[];
 }
-
-/** What one db.write unit has written so far (its async context carries it). */
-export interface WriteScope {
-  touched: TouchedTable[];
-}
-
-/** The unit of work the current async context runs in, if any (db.write sets it). */
-export const writeScope = new AsyncLocalStorage<WriteScope>();
 
 type Node = { kind: string } & Record<string, unknown>;
 
@@ -47,30 +38,36 @@ export function touchedBy(root: RootOperationNode): TouchedTable | undefined {
   }
 }
 
-/** Notes a write that did not pass through Kysely's plugins (a reused compiled query) in `tx`'s unit of work. */
-export function noteWrite(_tx: unknown, touched: TouchedTable): void {
-  writeScope.getStore()?.touched.push(touched);
-}
+const passResult = (args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> => Promise.resolve(args.result);
 
 /**
- * Notes, in the current unit of work, which tables its INSERT/UPDATE/DELETE
- * queries write, so db.write can tell listeners after the COMMIT (the
- * identity module drops cached principals when a session, account, role,
- * grant or API key changes). Only the root node is looked at: a few property
- * reads per query. Raw SQL and precompiled queries are not seen; stores do
- * not write those tables that way.
+ * What one db.write unit has written: db.write gives each unit a Tx carrying
+ * its own tracker (`tx.withPlugin`), so every INSERT/UPDATE/DELETE built on
+ * that Tx — or on a handle derived from it, such as a tenant scope — is noted
+ * here, whatever async path issued it, and db.write tells its listeners after
+ * the COMMIT (the identity module drops cached principals when a session,
+ * account, role, grant or API key changes). Only the root node is looked at:
+ * a few property reads per query. Raw SQL is not seen (stores do not write
+ * those tables that way); reused compiled queries report through noteWrite.
  */
-export class WriteTrackerPlugin implements KyselyPlugin {
+export class UnitWrites implements KyselyPlugin {
+  readonly touched: TouchedTable[] = [];
+
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    const scope = writeScope.getStore();
-    if (scope) {
-      const t = touchedBy(args.node);
-      if (t) scope.touched.push(t);
-    }
+    const t = touchedBy(args.node);
+    if (t) this.touched.push(t);
     return args.node;
   }
 
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result;
+  transformResult = passResult;
+}
+
+/** Notes a write that did not pass through Kysely's plugins (a reused compiled query) in `tx`'s unit of work, if it is one. */
+export function noteWrite(tx: { getExecutor(): { readonly plugins: readonly KyselyPlugin[] } }, touched: TouchedTable): void {
+  for (const p of tx.getExecutor().plugins) {
+    if (p instanceof UnitWrites) {
+      p.touched.push(touched);
+      return;
+    }
   }
 }
