@@ -1,17 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, testApp, type TestApp } from './helpers/app.js';
-import { ALL_PURPOSES, apiKey, createCollection, newTenant, recordsApi } from './helpers/vault.js';
-
-const ORDERS = {
-  name: 'orders',
-  subjectField: 'customerEmail',
-  retentionDays: 3650,
-  fields: {
-    customerEmail: { type: 'email', personal: true, category: 'user.contact.email', required: true, searchable: true, purposes: ['app_functionality', 'data_subject_request'] },
-    address: { type: 'object', personal: true, category: 'user.contact.address', purposes: ['app_functionality'] },
-    total: { type: 'number', required: true },
-  },
-};
+import { ALL_PURPOSES, apiKey, createCollection, newTenant, ORDERS, recordsApi } from './helpers/vault.js';
 
 describe.each(DIALECTS)('vault after crypto-shredding a subject on %s', (dialect) => {
   let t: TestApp;

@@ -3,12 +3,12 @@ import { ACTIVITY, OCSF, type AuditEventInput, type AuditRecorder } from '../aud
 import { scopeTenant, type Db, type TenantScope, type Tx } from '../db/index.js';
 import type { IdempotencyService } from '../idempotency/index.js';
 import type { Keyring } from '../keys/index.js';
-import type { Clock } from '../shared/clock.js';
+import { systemClock, type Clock } from '../shared/clock.js';
 import type { RequestContext } from '../shared/context.js';
 import type { TenantService } from '../tenants/index.js';
 import { createFileVault, createLocalBlobStore, type FileVault } from './files/index.js';
 import { vaultErrors } from './errors.js';
-import { findCollection, findSubject, type CollectionRow } from './store.js';
+import { findCollection, type CollectionRow } from './store.js';
 import type { Collection, CollectionSchema } from './types.js';
 
 export interface VaultDeps {
@@ -38,11 +38,14 @@ export const DEFAULT_MAX_FILE_BYTES = 25 * 1024 * 1024;
 /** A bounded map whose entries expire: schemas and subject lookups, so a record create needs no extra read. */
 class TtlCache<V> {
   readonly #m = new Map<string, { v: V; at: number }>();
-  constructor(readonly ttlMs: number) {}
+  constructor(
+    readonly ttlMs: number,
+    readonly now: () => number,
+  ) {}
   get(k: string): V | undefined {
     const e = this.#m.get(k);
     if (!e) return undefined;
-    if (Date.now() - e.at >= this.ttlMs) {
+    if (this.now() - e.at >= this.ttlMs) {
       this.#m.delete(k);
       return undefined;
     }
@@ -50,7 +53,7 @@ class TtlCache<V> {
   }
   set(k: string, v: V): void {
     if (this.#m.size >= MAX_CACHED) this.#m.delete(this.#m.keys().next().value as string);
-    this.#m.set(k, { v, at: Date.now() });
+    this.#m.set(k, { v, at: this.now() });
   }
   delete(k: string): void {
     this.#m.delete(k);
@@ -94,8 +97,10 @@ export class VaultCore {
     this.clock = d.clock;
     this.keys = d.keys;
     this.#tenants = d.tenants;
-    this.#collections = new TtlCache(d.cacheMs ?? 1000);
-    this.#subjects = new TtlCache(Math.max(d.cacheMs ?? 1000, 60_000));
+    // The system clock without a Date per lookup; an injected clock (tests) as it is.
+    const now = d.clock === systemClock ? Date.now : () => d.clock.now().getTime();
+    this.#collections = new TtlCache(d.cacheMs ?? 1000, now);
+    this.#subjects = new TtlCache(Math.max(d.cacheMs ?? 1000, 60_000), now);
     this.#blobDir = d.blobDir;
     this.maxFileBytes = d.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   }
@@ -147,14 +152,13 @@ export class VaultCore {
     this.#collections.delete(`${tenantId}\u0000${name}`);
   }
 
-  /** The subject a lookup names (memory, else the table), or undefined for a new one. */
-  async subjectOf(tenantId: string, lookup: string): Promise<string | undefined> {
-    const key = `${tenantId}\u0000${lookup}`;
-    const hit = this.#subjects.get(key);
-    if (hit) return hit;
-    const found = await this.db.read(async (tx) => findSubject(await scopeTenant(this.db.adapter, tx, tenantId), lookup));
-    if (found) this.#subjects.set(key, found);
-    return found;
+  /**
+   * The subject a lookup names, from memory only (undefined when not known here). A create with a
+   * value not in memory resolves it inside its unit of work (create.ts); the cache spares that unit
+   * the lookup row's statement.
+   */
+  cachedSubject(tenantId: string, lookup: string): string | undefined {
+    return this.#subjects.get(`${tenantId}\u0000${lookup}`);
   }
 
   rememberSubject(tenantId: string, lookup: string, subjectId: string): void {

@@ -1,5 +1,8 @@
+import { domainToASCII } from 'node:url';
+import fc from 'fast-check';
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { describe, expect, it } from 'vitest';
-import { normalise, normaliseDate, normaliseEmail, normalisePhone } from './normalise.js';
+import { asciiDomain, normalise, normaliseDate, normaliseEmail, normalisePhone } from './normalise.js';
 import type { FieldDef } from './types.js';
 
 const field = (type: FieldDef['type'], extra: Partial<FieldDef> = {}): FieldDef => ({ type, personal: false, required: false, unique: false, searchable: false, purposes: [], ...extra });
@@ -36,5 +39,26 @@ describe('vault value normalisation', () => {
     expect(normalise('abcd', field('string', { maxLength: 3 })).ok).toBe(false);
     expect(normalise([1], field('object')).ok).toBe(false);
     expect(normalise({ a: 1 }, field('object'))).toEqual({ ok: true, value: { a: 1 } });
+  });
+
+  it('the plain-ASCII domain shortcut answers exactly what domainToASCII answers (numbers, punycode, hyphens, empty labels)', () => {
+    const label = fc.oneof(fc.stringMatching(/^[a-z0-9-]{0,8}$/), fc.constantFrom('xn--', 'xn--bcher-kva', 'xn--a', '0x', '0x1f', '09', '1', 'com', 'é', '_', '%41'));
+    const domain = fc.array(label, { minLength: 1, maxLength: 5 }).map((ls) => ls.join('.'));
+    fc.assert(fc.property(domain, (d) => asciiDomain(d) === domainToASCII(d)), { numRuns: 5000 });
+    for (const d of ['example.org', 'a.1', '1.2.3.4', 'a.0x1f', 'xn--bcher-kva.example', 'bücher.example', 'a..b', 'a.b.']) expect(asciiDomain(d), d).toBe(domainToASCII(d));
+  });
+
+  it("phones through the core entry agree with the package's default entry (same metadata), valid or not", () => {
+    const region = fc.constantFrom(undefined, 'DE', 'GB', 'US', 'FR', 'CH');
+    const text = fc.oneof(fc.stringMatching(/^[+]?[0-9 ()-]{0,18}$/), fc.constantFrom('030 1234567', '+49 (30) 123-4567', '020 7946 0958', '+1 212 555 0100', '0041 44 668 18 00', 'tel:+4930123456'));
+    fc.assert(
+      fc.property(text, region, (v, r) => {
+        const p = parsePhoneNumberFromString(v, r);
+        const want = p?.isValid() ? { ok: true, value: p.number } : { ok: false };
+        const got = normalisePhone(v, r);
+        return got.ok === want.ok && (!got.ok || got.value === want.value);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

@@ -1,5 +1,8 @@
 import { domainToASCII } from 'node:url';
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+// The core entry with the same "min" metadata the package's default entry binds: the same parse,
+// without the default entry's per-call argument copying.
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/core';
+import metadata from 'libphonenumber-js/min/metadata';
 import { MAX_STRING } from './schema.js';
 import type { FieldDef } from './types.js';
 
@@ -12,6 +15,15 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{
 // Printable local part without spaces, quotes or angle brackets (RFC 5321 dot-atom, plus UTF-8 per RFC 6531).
 const LOCAL = /^[^\s"<>()[\]\\,;:@]+$/u;
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+/**
+ * A lower-cased ASCII domain that the WHATWG host parser (domainToASCII) returns unchanged: letters,
+ * digits and hyphens in non-empty labels, no `xn--` label (punycode is decoded and checked there),
+ * and a last label that is not a number (`1.2.3.4` or `a.0x1f` would be parsed as IPv4).
+ */
+const PLAIN_DOMAIN = /^(?!xn--)[a-z0-9-]+(?:\.(?!xn--)[a-z0-9-]+)*$/;
+const NUMERIC_LABEL = /(?:^|\.)(?:\d+|0x[0-9a-f]*)$/;
+/** domainToASCII of a lower-cased domain, without calling it for a plain ASCII one (exported for the equivalence test). */
+export const asciiDomain = (d: string): string => (PLAIN_DOMAIN.test(d) && !NUMERIC_LABEL.test(d) ? d : domainToASCII(d));
 const bad = (message: string): Normalised => ({ ok: false, message });
 
 /** Email: trimmed, lower-cased, domain in IDNA ASCII (punycode) form; `Ä@Bücher.de` and `ä@xn--bcher-kva.de` are one address. */
@@ -21,7 +33,7 @@ export function normaliseEmail(v: unknown): Normalised {
   const at = s.lastIndexOf('@');
   if (at < 1 || at === s.length - 1 || s.length > 320) return bad('must be an email address');
   const local = s.slice(0, at).toLowerCase();
-  const domain = domainToASCII(s.slice(at + 1).toLowerCase());
+  const domain = asciiDomain(s.slice(at + 1).toLowerCase());
   if (!LOCAL.test(local) || local.length > 64 || local.startsWith('.') || local.endsWith('.') || local.includes('..')) return bad('must be an email address');
   if (!domain || !domain.includes('.') || domain.length > 253 || domain.startsWith('.') || domain.endsWith('.')) return bad('must be an email address with a valid domain');
   return { ok: true, value: `${local}@${domain}` };
@@ -30,7 +42,7 @@ export function normaliseEmail(v: unknown): Normalised {
 /** Phone: E.164 (`+4930123456`); a number without country code is read in the field's region. */
 export function normalisePhone(v: unknown, region?: string): Normalised {
   if (typeof v !== 'string' || v.length > 64) return bad('must be a phone number string');
-  const p = parsePhoneNumberFromString(v, region as CountryCode | undefined);
+  const p = region ? parsePhoneNumberFromString(v, region as CountryCode, metadata) : parsePhoneNumberFromString(v, metadata);
   if (!p?.isValid()) return bad(region ? `must be a valid phone number (international, or in region ${region})` : 'must be a valid phone number in international form (+…)');
   return { ok: true, value: p.number };
 }

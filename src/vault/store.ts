@@ -1,4 +1,4 @@
-import type { TenantScope } from '../db/index.js';
+import { reusableQuery, type ReusableQuery, type TenantScope } from '../db/index.js';
 import type { VaultCollectionsTable, VaultCollectionVersionsTable, VaultFilesTable, VaultIndexTable, VaultRecordsTable, VaultSubjectsTable } from './tables.js';
 
 /** The only file of this module that builds queries; every one goes through the tenant scope. */
@@ -63,41 +63,54 @@ export async function countRecords(s: TenantScope, collectionId: string): Promis
   return Number(r?.n ?? 0);
 }
 
-/** The collection's id and version, in the unit that writes a record (a concurrent schema change is noticed). */
-export async function collectionVersion(s: TenantScope, name: string): Promise<{ id: string; version: number } | undefined> {
-  return s.selectFrom('vault_collections').select(['id', 'version']).where('name', '=', name).executeTakeFirst();
-}
+const gate = reusableQuery((db, p: { tenant: string; name: string }) =>
+  db
+    .selectFrom('vault_collections')
+    .innerJoin('tenants', 'tenants.id', 'vault_collections.tenant_id')
+    .select(['vault_collections.id', 'vault_collections.version', 'tenants.state'])
+    .where('vault_collections.tenant_id', '=', p.tenant)
+    .where('vault_collections.name', '=', p.name),
+);
 
 /**
  * The collection's id and version with its tenant's state, in one indexed read of the unit that
  * writes a record (a suspended tenant or a concurrent schema change is noticed there).
  */
 export async function writeGate(s: TenantScope, name: string): Promise<{ id: string; version: number; state: string } | undefined> {
-  return s
-    .selectFrom('vault_collections')
-    .innerJoin('tenants', 'tenants.id', 'vault_collections.tenant_id')
-    .select(['vault_collections.id', 'vault_collections.version', 'tenants.state'])
-    .where('vault_collections.name', '=', name)
-    .executeTakeFirst();
+  return gate.executeTakeFirst(s.tx, { tenant: s.tenantId, name });
 }
 
 // ── subjects ───────────────────────────────────────────────────────────────
 
+const subjectOfLookup = reusableQuery((db, p: { tenant: string; lookup: string }) =>
+  db.selectFrom('vault_subjects').select('subject_id').where('tenant_id', '=', p.tenant).where('lookup', '=', p.lookup),
+);
+
 export async function findSubject(s: TenantScope, lookup: string): Promise<string | undefined> {
-  const r = await s.selectFrom('vault_subjects').select('subject_id').where('lookup', '=', lookup).executeTakeFirst();
-  return r?.subject_id;
+  return (await subjectOfLookup.executeTakeFirst(s.tx, { tenant: s.tenantId, lookup }))?.subject_id;
 }
+
+const subjectInsert = reusableQuery((db, p: { tenant: string; lookup: string; subject: string; at: string }) =>
+  db
+    .insertInto('vault_subjects')
+    .values({ tenant_id: p.tenant, lookup: p.lookup, subject_id: p.subject, created_at: p.at })
+    .onConflict((oc) => oc.doNothing()),
+);
 
 /** Records `lookup → subject` unless that lookup already names a subject; false then (that one wins). */
 export async function insertSubject(s: TenantScope, row: NoTenant<VaultSubjectsTable>): Promise<boolean> {
-  const r = await s.insertInto('vault_subjects', row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
-  return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  const r = await subjectInsert.executeTakeFirst(s.tx, { tenant: s.tenantId, lookup: row.lookup, subject: row.subject_id, at: row.created_at });
+  return Number(r?.numInsertedOrUpdatedRows ?? 0) > 0;
 }
+
+const subjectRepoint = reusableQuery((db, p: { tenant: string; lookup: string; from: string; to: string }) =>
+  db.updateTable('vault_subjects').set({ subject_id: p.to }).where('tenant_id', '=', p.tenant).where('lookup', '=', p.lookup).where('subject_id', '=', p.from),
+);
 
 /** Points `lookup` from an erased subject to a new one; false when it no longer named `fromSubject`. */
 export async function replaceSubject(s: TenantScope, lookup: string, fromSubject: string, toSubject: string): Promise<boolean> {
-  const r = await s.updateTable('vault_subjects').set({ subject_id: toSubject }).where('lookup', '=', lookup).where('subject_id', '=', fromSubject).executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+  const r = await subjectRepoint.executeTakeFirst(s.tx, { tenant: s.tenantId, lookup, from: fromSubject, to: toSubject });
+  return Number(r?.numUpdatedRows ?? 0) > 0;
 }
 
 export async function subjectExists(s: TenantScope, subjectId: string): Promise<boolean> {
@@ -107,13 +120,82 @@ export async function subjectExists(s: TenantScope, subjectId: string): Promise<
 
 // ── records ────────────────────────────────────────────────────────────────
 
-export async function insertRecord(s: TenantScope, row: NoTenant<RecordRow>, index: Array<NoTenant<IndexRow>>): Promise<void> {
-  await s.insertInto('vault_records', row).execute();
-  if (index.length > 0) await s.tx.insertInto('vault_index').values(index.map((r) => ({ ...r, tenant_id: s.tenantId }))).execute();
+// A mapped copy: reusable parameters are a plain object type, which an interface is not.
+const recordInsert = reusableQuery((db, p: { [K in keyof RecordRow]: RecordRow[K] }) =>
+  db.insertInto('vault_records').values({
+    tenant_id: p.tenant_id,
+    id: p.id,
+    collection_id: p.collection_id,
+    subject_id: p.subject_id,
+    version: p.version,
+    sealed: p.sealed,
+    plain: p.plain,
+    created_at: p.created_at,
+    updated_at: p.updated_at,
+  }),
+);
+
+/** One multi-row INSERT of `n` index rows of one record (compiled once per row count). */
+type IndexInsertParams = { tenant: string; collection: string; record: string; subject: string } & Record<string, string>;
+const indexInserts: Array<ReusableQuery<IndexInsertParams, unknown>> = [];
+function indexInsert(n: number): ReusableQuery<IndexInsertParams, unknown> {
+  return (indexInserts[n] ??= reusableQuery((db, p: IndexInsertParams) =>
+    db.insertInto('vault_index').values(
+      Array.from({ length: n }, (_, i) => ({
+        tenant_id: p.tenant,
+        collection_id: p.collection,
+        field: p[`f${i}`] as string,
+        hmac: p[`h${i}`] as string,
+        slot: p[`s${i}`] as string,
+        record_id: p.record,
+        subject_id: p.subject,
+      })),
+    ),
+  ));
 }
 
+/** Index rows of one record (every row names the same collection, record and subject). */
+async function insertIndexRows(s: TenantScope, rows: Array<NoTenant<IndexRow>>): Promise<void> {
+  const first = rows[0];
+  if (!first) return;
+  const p: IndexInsertParams = { tenant: s.tenantId, collection: first.collection_id, record: first.record_id, subject: first.subject_id };
+  rows.forEach((r, i) => {
+    if (r.collection_id !== first.collection_id || r.record_id !== first.record_id || r.subject_id !== first.subject_id) throw new Error('index rows of one record only');
+    p[`f${i}`] = r.field;
+    p[`h${i}`] = r.hmac;
+    p[`s${i}`] = r.slot;
+  });
+  await indexInsert(rows.length).execute(s.tx, p);
+}
+
+/** The record and its index rows (compiled statements: this runs once per create). */
+export async function insertRecord(s: TenantScope, row: NoTenant<RecordRow>, index: Array<NoTenant<IndexRow>>): Promise<void> {
+  await recordInsert.execute(s.tx, { ...row, tenant_id: s.tenantId });
+  await insertIndexRows(s, index);
+}
+
+const recordById = reusableQuery((db, p: { tenant: string; collection: string; id: string }) =>
+  db.selectFrom('vault_records').selectAll().where('tenant_id', '=', p.tenant).where('id', '=', p.id).where('collection_id', '=', p.collection),
+);
+
 export async function findRecord(s: TenantScope, collectionId: string, id: string): Promise<RecordRow | undefined> {
-  return s.selectFrom('vault_records').selectAll().where('id', '=', id).where('collection_id', '=', collectionId).executeTakeFirst();
+  return recordById.executeTakeFirst(s.tx, { tenant: s.tenantId, collection: collectionId, id });
+}
+
+const recordGate = reusableQuery((db, p: { tenant: string; collection: string; id: string }) =>
+  db
+    .selectFrom('vault_records')
+    .innerJoin('tenants', 'tenants.id', 'vault_records.tenant_id')
+    .selectAll('vault_records')
+    .select('tenants.state as tenant_state')
+    .where('vault_records.tenant_id', '=', p.tenant)
+    .where('vault_records.id', '=', p.id)
+    .where('vault_records.collection_id', '=', p.collection),
+);
+
+/** The record with its tenant's state in one read (a single read checks the tenant without a statement of its own). */
+export async function findRecordGated(s: TenantScope, collectionId: string, id: string): Promise<(RecordRow & { tenant_state: string }) | undefined> {
+  return recordGate.executeTakeFirst(s.tx, { tenant: s.tenantId, collection: collectionId, id });
 }
 
 export async function findRecords(s: TenantScope, collectionId: string, ids: string[]): Promise<RecordRow[]> {
@@ -162,7 +244,7 @@ export async function rewriteRecordData(s: TenantScope, id: string, sealed: stri
 
 export async function replaceIndex(s: TenantScope, recordId: string, fields: string[], rows: Array<NoTenant<IndexRow>>): Promise<void> {
   if (fields.length > 0) await s.deleteFrom('vault_index').where('record_id', '=', recordId).where('field', 'in', fields).execute();
-  if (rows.length > 0) await s.tx.insertInto('vault_index').values(rows.map((r) => ({ ...r, tenant_id: s.tenantId }))).execute();
+  await insertIndexRows(s, rows);
 }
 
 export async function deleteFieldIndex(s: TenantScope, collectionId: string, fields: string[]): Promise<void> {

@@ -17,6 +17,18 @@ export const CUSTOMERS = {
   },
 };
 
+/** Orders: the subject field (an email) is not unique, so one person has many records. */
+export const ORDERS = {
+  name: 'orders',
+  subjectField: 'customerEmail',
+  retentionDays: 3650,
+  fields: {
+    customerEmail: { type: 'email', personal: true, category: 'user.contact.email', required: true, searchable: true, purposes: ['app_functionality', 'data_subject_request'] },
+    address: { type: 'object', personal: true, category: 'user.contact.address', purposes: ['app_functionality'] },
+    total: { type: 'number', required: true },
+  },
+};
+
 export const ALL_PURPOSES = ['app_functionality', 'support', 'security', 'data_subject_request'];
 
 export async function newTenant(t: TestApp, prefix = 'vault'): Promise<string> {
