@@ -90,7 +90,7 @@ export function formatStatus(s: KeyStatus): string[] {
   lines.push('platform:');
   for (const p of s.platform) lines.push(...seriesLines(p.purpose, p));
   for (const t of s.tenants) {
-    lines.push(`tenant ${t.tenantId}: ${t.subjects} subject key(s), ${t.subjectsDestroyed} destroyed`);
+    lines.push(`tenant ${t.tenantId}: ${t.subjects} subject key(s), ${t.subjectsDestroyed} destroyed${t.subjectsPooled ? `, ${t.subjectsPooled} pooled (not handed out yet)` : ''}`);
     lines.push(...seriesLines('kek', t.kek), ...seriesLines('dek', t.dek), ...seriesLines('index', t.indexKey));
   }
   for (const j of s.jobs) lines.push(`job ${j.id}: rewrap ${j.scope} ${j.scope === 'root' ? `→ v${j.target}` : j.owner} ${j.state} ${j.done}/${j.total}`);

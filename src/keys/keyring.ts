@@ -48,6 +48,7 @@ export class KeyringCore implements Keyring {
   readonly #current: KeyCache<CurrentRef>;
   readonly #loading = new Map<string, Promise<KeyMaterial>>();
   readonly #reserving = new Map<string, Promise<void>>();
+  readonly #resolving = new Map<string, Promise<KeyMaterial>>();
   #root: Promise<RootKeyProvider> | undefined;
   #provider: RootKeyProvider | undefined;
   #generation = -1;
@@ -161,9 +162,29 @@ export class KeyringCore implements Keyring {
     }
   }
 
-  async blindIndex(tenantId: string, collection: string, field: string, value: string | Uint8Array, actx?: RequestContext): Promise<string> {
-    const m = await this.current({ owner: tenantId, purpose: 'index-key', ref: '' }, true, actx);
-    return blindIndex(m.indexKey(collection, field), value);
+  blindIndex(tenantId: string, collection: string, field: string, value: string | Uint8Array, actx?: RequestContext): Promise<string> {
+    const s: SeriesRef = { owner: tenantId, purpose: 'index-key', ref: '' };
+    const m = this.#hotCurrent(s);
+    if (m) {
+      try {
+        return Promise.resolve(blindIndex(m.indexKey(collection, field), value));
+      } catch (e) {
+        if (!isStale(e)) return Promise.reject(e);
+      }
+    }
+    return this.#blindIndexSlow(s, collection, field, value, actx);
+  }
+
+  async #blindIndexSlow(s: SeriesRef, collection: string, field: string, value: string | Uint8Array, actx?: RequestContext): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      const m = await this.current(s, true, actx);
+      try {
+        return blindIndex(m.indexKey(collection, field), value);
+      } catch (e) {
+        if (attempt < 3 && isStale(e)) continue;
+        throw e;
+      }
+    }
   }
 
   async auditSigner(): Promise<AuditSigner> {
@@ -233,10 +254,15 @@ export class KeyringCore implements Keyring {
 
   /** The cached current key of `s` when it may seal right away. */
   #hotSealing(s: SeriesRef): KeyMaterial | undefined {
+    const m = this.#hotCurrent(s);
+    return m?.canSeal() ? m : undefined;
+  }
+
+  /** The cached current key of `s` when nothing needs reading first (same freshness rule as #hot). */
+  #hotCurrent(s: SeriesRef): KeyMaterial | undefined {
     if (Date.now() - this.#checkedAt >= this.#revalidateMs) return undefined;
     const ref = this.#current.get(seriesKey(s));
-    const m = ref ? this.#cache.get(ref.id) : undefined;
-    return m?.canSeal() ? m : undefined;
+    return ref ? this.#cache.get(ref.id) : undefined;
   }
 
   /** Pending revalidation (#fresh) when the last one is older than revalidateMs; undefined when none is due. */
@@ -356,9 +382,28 @@ export class KeyringCore implements Keyring {
     return unwrapKey(parent.prepared, wrapped, kekWrapContext(info));
   }
 
-  /** The current version of series `s`, unwrapped; created (v1) on first use when `create`. */
+  /**
+   * The current version of series `s`, unwrapped; created (v1) on first use
+   * when `create`. Concurrent callers for one series share one lookup (and
+   * one creation): a record sealing several fields for a new subject makes
+   * one key, not one per field with all but one lost.
+   */
   async current(s: SeriesRef, create: boolean, actx?: RequestContext): Promise<KeyMaterial> {
     const key = seriesKey(s);
+    const f = this.#fresh();
+    if (f) await f;
+    const ref = this.#current.get(key);
+    if (ref) return this.material(ref.id);
+    const flight = create ? `${key}\u0000+` : key;
+    let p = this.#resolving.get(flight);
+    if (!p) {
+      p = this.#resolveCurrent(s, key, create, actx).finally(() => this.#resolving.delete(flight));
+      this.#resolving.set(flight, p);
+    }
+    return p;
+  }
+
+  async #resolveCurrent(s: SeriesRef, key: string, create: boolean, actx?: RequestContext): Promise<KeyMaterial> {
     for (let attempt = 0; attempt < 4; attempt++) {
       const f = this.#fresh();
       if (f) await f;
@@ -439,8 +484,7 @@ export class KeyringCore implements Keyring {
       }
       return null;
     }
-    const m = new KeyMaterial(info, dk);
-    m.addWindow(0, this.#block);
+    const m = new KeyMaterial(info, dk, [0, this.#block]);
     this.#cache.set(id, m);
     this.#current.set(seriesKey(s), new CurrentRef(id));
     if (version > 1) this.touched();

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
-import { CryptoErrorCode, deriveIndexKey, encodeParts, prepareKey, type KeyWrapContext, type PreparedKey } from '../crypto/index.js';
+import { cryptoError, CryptoErrorCode, deriveIndexKey, encodeParts, prepareKey, type KeyWrapContext, type PreparedKey } from '../crypto/index.js';
 import { isCustosError } from '../shared/errors.js';
 import type { Wipeable } from './cache.js';
 import type { VersionRow } from './store.js';
@@ -69,10 +69,17 @@ export class KeyMaterial implements Wipeable {
   #signer: AuditSigner | undefined;
   #wiped = false;
 
-  constructor(info: VersionInfo, dk: Buffer) {
+  /** `window`: a usage window [start, end) already reserved, armed at once (one key derivation instead of two). */
+  constructor(info: VersionInfo, dk: Buffer, window?: readonly [number, number]) {
     this.info = info;
     this.#dk = dk;
-    this.#prepared = prepareKey(info.id, dk);
+    if (window) {
+      this.#prepared = prepareKey(info.id, dk, { initialUsage: window[0], usageLimit: window[1] });
+      this.#start = window[0];
+      this.#armed = true;
+    } else {
+      this.#prepared = prepareKey(info.id, dk);
+    }
   }
 
   get wiped(): boolean {
@@ -129,6 +136,8 @@ export class KeyMaterial implements Wipeable {
 
   /** Per collection+field blind-index key (HKDF), derived once. */
   indexKey(collection: string, field: string): Buffer {
+    // A wiped key would derive from zeroes: a wrong index, silently. Stale instead (callers take the key again).
+    if (this.#wiped) throw cryptoError(CryptoErrorCode.KEY_DESTROYED, `key ${this.info.id} was wiped`);
     const k = `${collection}\u0000${field}`;
     let key = this.#indexKeys.get(k);
     if (key === undefined) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ACTIVITY, OCSF } from '../audit/index.js';
-import { unwrapKey } from '../crypto/index.js';
+import { DEFAULT_USAGE_LIMIT, unwrapKey } from '../crypto/index.js';
 import { systemContext } from '../shared/context.js';
 import { newId } from '../shared/ids.js';
 import { keyErrors } from './errors.js';
@@ -189,8 +189,8 @@ export class SubjectPool {
         const info = versionInfo(row);
         const dk = await this.#unwrap(tenantId, kek, info, row.wrapped);
         if (!dk) continue;
-        const m = new KeyMaterial(info, dk);
-        m.addWindow(row.usage_reserved - core.block, row.usage_reserved);
+        const start = row.usage_reserved - core.block;
+        const m = new KeyMaterial(info, dk, start < DEFAULT_USAGE_LIMIT ? [start, Math.min(row.usage_reserved, DEFAULT_USAGE_LIMIT)] : undefined);
         if (!core.adopt(m, epoch)) return 0;
         kept.push({ ...e, parentId: row.parent_id });
       } else if (e.parentId === kek.info.id && core.isCached(e.keyId)) {
@@ -310,9 +310,7 @@ export class SubjectPool {
       return 0;
     }
     for (const { info, dk } of made) {
-      const m = new KeyMaterial(info, dk);
-      m.addWindow(0, core.block);
-      core.adopt(m, epoch);
+      core.adopt(new KeyMaterial(info, dk, [0, core.block]), epoch);
       p.ready.push({ subjectId: info.ref, keyId: info.id, parentId: info.parentId as string });
     }
     return made.length;
