@@ -51,7 +51,8 @@ export function leafHashBinary(data: Uint8Array): string {
  */
 export function leafHashInPlace(data: Buffer, start: number, end: number): string {
   data[start] = 0x00;
-  return oneShotHash('sha256', data.subarray(start, end), 'binary');
+  // A plain view: Buffer#subarray builds a Buffer through the species constructor (~0.1 us more per entry).
+  return oneShotHash('sha256', new Uint8Array(data.buffer, data.byteOffset + start, end - start), 'binary');
 }
 
 /** Internal: node hash of two 32-character latin1 strings, as a latin1 string. */

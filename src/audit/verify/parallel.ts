@@ -20,10 +20,10 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ReadOnlySource } from '../../db/dialects/audit-reader.js';
+import type { Db } from '../../db/index.js';
 import { ed25519RawPublicKey, loadTreeState, openCheckpoint, type NoteVerifier, type TreeState, type VerifyOk } from '../log/index.js';
 import { nodeReader } from '../store.js';
 import { verifyRange, type RangeOutcome, type RangeTask } from './range.js';
-import type { LogReader } from './sources.js';
 
 /** Logs smaller than this are verified in one thread unless a thread count is forced (starting a worker costs tens of ms). */
 export const PARALLEL_MIN_ENTRIES = 65_536;
@@ -136,7 +136,7 @@ function witnessParts(options: ParallelOptions, bounds: readonly number[]): stri
  * Verifies [0, options.end) in parts (see the module comment). `db` is the
  * caller's connection, used for the stored compact ranges at the split points.
  */
-export async function verifyInParallel(db: LogReader, options: ParallelOptions): Promise<ParallelVerdict> {
+export async function verifyInParallel(db: Pick<Db, 'read'>, options: ParallelOptions): Promise<ParallelVerdict> {
   const { end, maxCheckpoint } = options;
   const bounds = [0, ...(options.splits ?? evenSplits(end, options.threads)).filter((s, i, a) => s > 0 && s < end && (i === 0 || s > (a[i - 1] as number))), end];
   const last = bounds.length - 2;

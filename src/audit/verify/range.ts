@@ -6,9 +6,9 @@
  * this part. It runs in a worker thread (range-worker.ts) or, for tests, in
  * the calling one. Everything in a task and its outcome is plain data.
  */
-import { openReadOnly, type ReadOnlySource } from '../../db/dialects/audit-reader.js';
+import { openAuditReader, type ReadOnlySource } from '../../db/dialects/audit-reader.js';
 import { noteVerifier, verifyLogState, type VerifyResult } from '../log/index.js';
-import { entryRuns, notes } from './sources.js';
+import { entryRuns, notes, readerPages } from './sources.js';
 
 export interface RangeTask {
   readonly source: ReadOnlySource;
@@ -38,11 +38,12 @@ export interface RangeOutcome {
 
 /** Verifies the part `task` describes; `onProgress` hears the entries processed so far (of this part). */
 export async function verifyRange(task: RangeTask, onProgress: (processed: number) => void): Promise<RangeOutcome> {
-  const db = await openReadOnly(task.source);
+  const reader = await openAuditReader(task.source);
+  const pages = readerPages(reader);
   try {
     const { result, state } = await verifyLogState({
-      entries: entryRuns(db, task.from, task.to, task.pageSize),
-      checkpoints: notes(db, task.checkpointsAfter, task.checkpointsMax, task.pageSize),
+      entries: entryRuns(pages, task.from, task.to, task.pageSize),
+      checkpoints: notes(pages, task.checkpointsAfter, task.checkpointsMax, task.pageSize),
       verifier: task.verifiers.map((v) => noteVerifier(v.name, v.key)),
       origin: task.origin,
       witness: task.witness,
@@ -52,6 +53,6 @@ export async function verifyRange(task: RangeTask, onProgress: (processed: numbe
     });
     return { kind: 'done', result, state };
   } finally {
-    await db.close();
+    await reader.close();
   }
 }

@@ -1,62 +1,46 @@
 /**
- * The stored log as the verifiers read it: entries, pruned leaf hashes and
- * checkpoint notes, page by page, one short read transaction each (so a long
- * verification never holds a snapshot open). Used by the process's own
- * connection (stored.ts) and by each worker's (range-worker.ts).
+ * The stored log as the verifiers read it, page by page: entries as packed
+ * runs (or rows) and checkpoint notes. Over the process's own connection
+ * (stored.ts: one short read transaction per page) or a worker's read-only
+ * one (range.ts). Nothing here loads Kysely: workers import this file.
  */
-import type { Db } from '../../db/index.js';
+import type { AuditLogReader } from '../../db/dialects/audit-reader.js';
 import type { LogEntryRecord, LogEntryRun } from '../log/index.js';
-import { checkpointPage, entryPage, prunedLeafPage } from '../store.js';
 import { toEntryRun } from './runs.js';
 
-/** What reading needs of a database handle (Db, or a worker's read-only one). */
-export type LogReader = Pick<Db, 'read' | 'adapter'>;
+/** The reads the entry and note streams make. */
+export interface LogPages {
+  /** Entries [from, to): packed, or as rows when the aggregate is not faithful (runs.ts). */
+  entries(from: number, to: number): Promise<LogEntryRun | LogEntryRecord[]>;
+  /** Checkpoint notes with after < size <= max, smallest first, at most `limit`. */
+  checkpointPage(after: number, max: number, limit: number): Promise<ReadonlyArray<{ size: number; note: string }>>;
+}
 
-const toRecord = (r: { idx: number; event: string; leaf_hash: Uint8Array }): LogEntryRecord => ({
+export const toRecord = (r: { idx: number; event: string; leaf_hash: Uint8Array }): LogEntryRecord => ({
   index: Number(r.idx),
   event: Buffer.from(r.event, 'utf8'),
   leafHash: r.leaf_hash,
 });
 
-/**
- * Entries [from, end) as packed runs of `pageSize` indexes, one aggregate
- * query each; a range whose aggregate is not faithful (see runs.ts) comes as
- * its rows instead.
- */
-export async function* entryRuns(db: LogReader, from: number, end: number, pageSize: number): AsyncGenerator<LogEntryRun | LogEntryRecord[]> {
-  for (let next = from; next < end; next += pageSize) {
-    const to = Math.min(end, next + pageSize);
-    yield await db.read(async (tx) => {
-      const packed = toEntryRun(await db.adapter.audit.readEntryRun(tx, next, to));
-      return packed ?? (await entryPage(tx, next, to, to - next)).map(toRecord);
-    });
-  }
+/** LogPages over a worker's read-only connection. */
+export function readerPages(reader: AuditLogReader): LogPages {
+  return {
+    async entries(from, to) {
+      return toEntryRun(await reader.entryRun(from, to)) ?? (await reader.entryPage(from, to, to - from)).map(toRecord);
+    },
+    checkpointPage: (after, max, limit) => reader.checkpointPage(after, max, limit),
+  };
 }
 
-/** Entries [from, end) row by row, a page at a time. */
-export async function* entryPages(db: LogReader, from: number, end: number, pageSize: number): AsyncGenerator<LogEntryRecord[]> {
-  for (let next = from; next < end; ) {
-    const rows = await db.read((tx) => entryPage(tx, next, end, pageSize));
-    if (rows.length === 0) return;
-    yield rows.map(toRecord);
-    next = Number(rows[rows.length - 1]?.idx) + 1;
-  }
-}
-
-/** The level-0 hashes kept for pruned entries [0, end). */
-export async function* leafPages(db: LogReader, end: number, pageSize: number): AsyncGenerator<Array<{ index: number; hash: Uint8Array }>> {
-  for (let next = 0; next < end; ) {
-    const rows = await db.read((tx) => prunedLeafPage(tx, next, end, pageSize));
-    if (rows.length === 0) return;
-    yield rows.map((r) => ({ index: Number(r.idx), hash: r.hash }));
-    next = Number(rows[rows.length - 1]?.idx) + 1;
-  }
+/** Entries [from, end) in pages of `pageSize` indexes. */
+export async function* entryRuns(pages: LogPages, from: number, end: number, pageSize: number): AsyncGenerator<LogEntryRun | LogEntryRecord[]> {
+  for (let next = from; next < end; next += pageSize) yield await pages.entries(next, Math.min(end, next + pageSize));
 }
 
 /** Checkpoint notes stored under sizes in (after, maxSize], smallest first. */
-export async function* notes(db: LogReader, after: number, maxSize: number, pageSize: number): AsyncGenerator<string> {
+export async function* notes(pages: LogPages, after: number, maxSize: number, pageSize: number): AsyncGenerator<string> {
   for (let last = after; ; ) {
-    const rows = await db.read((tx) => checkpointPage(tx, last, maxSize, pageSize));
+    const rows = await pages.checkpointPage(last, maxSize, pageSize);
     for (const r of rows) yield r.note;
     if (rows.length < pageSize) return;
     last = Number(rows[rows.length - 1]?.size);

@@ -7,11 +7,12 @@
 import { availableParallelism } from 'node:os';
 import type { Db } from '../../db/index.js';
 import type { ReadOnlySource } from '../../db/dialects/audit-reader.js';
-import { verifyLog, type NoteVerifier, type VerifyResult } from '../log/index.js';
-import { latestCheckpoint, pruneFloor, treeSize } from '../store.js';
+import { verifyLog, type LogEntryRecord, type NoteVerifier, type VerifyResult } from '../log/index.js';
+import { checkpointPage, entryPage, latestCheckpoint, pruneFloor, prunedLeafPage, treeSize } from '../store.js';
 import { PARALLEL_MIN_ENTRIES, verifyInParallel } from './parallel.js';
 import { verifyPrunedLog } from './pruned.js';
-import { entryPages, entryRuns, leafPages, notes } from './sources.js';
+import { toEntryRun } from './runs.js';
+import { entryRuns, notes, toRecord, type LogPages } from './sources.js';
 
 export interface StoredVerifyOptions {
   /** Every key the log was signed with (rotation leaves several). */
@@ -48,6 +49,35 @@ export type StoredVerifyResult = VerifyResult & {
    */
   readonly threads: number;
 };
+
+/** LogPages over the process's connection: one short read transaction per page. */
+function dbPages(db: Db): LogPages {
+  return {
+    entries: (from, to) =>
+      db.read(async (tx) => toEntryRun(await db.adapter.audit.readEntryRun(tx, from, to)) ?? (await entryPage(tx, from, to, to - from)).map(toRecord)),
+    checkpointPage: (after, max, limit) => db.read((tx) => checkpointPage(tx, after, max, limit)),
+  };
+}
+
+/** Entries [from, end) row by row, a page at a time (the pruned log's path). */
+async function* entryPages(db: Db, from: number, end: number, pageSize: number): AsyncGenerator<LogEntryRecord[]> {
+  for (let next = from; next < end; ) {
+    const rows = await db.read((tx) => entryPage(tx, next, end, pageSize));
+    if (rows.length === 0) return;
+    yield rows.map(toRecord);
+    next = Number(rows[rows.length - 1]?.idx) + 1;
+  }
+}
+
+/** The level-0 hashes kept for pruned entries [0, end). */
+async function* leafPages(db: Db, end: number, pageSize: number): AsyncGenerator<Array<{ index: number; hash: Uint8Array }>> {
+  for (let next = 0; next < end; ) {
+    const rows = await db.read((tx) => prunedLeafPage(tx, next, end, pageSize));
+    if (rows.length === 0) return;
+    yield rows.map((r) => ({ index: Number(r.idx), hash: r.hash }));
+    next = Number(rows[rows.length - 1]?.idx) + 1;
+  }
+}
 
 /** Workers to use for a log of `end` entries (1: none, this thread verifies). */
 function threadsFor(options: StoredVerifyOptions, end: number): number {
@@ -93,10 +123,11 @@ export async function verifyStoredLog(db: Db, options: StoredVerifyOptions): Pro
       return { ...verdict.result, floor, total: end, threads: verdict.parts };
     }
   }
-  const common = { checkpoints: notes(db, -1, maxCheckpoint, pageSize), verifier: options.verifier, origin: options.origin };
+  const pages = dbPages(db);
+  const common = { checkpoints: notes(pages, -1, maxCheckpoint, pageSize), verifier: options.verifier, origin: options.origin };
   const result =
     floor === 0
-      ? await verifyLog({ ...common, entries: entryRuns(db, 0, end, pageSize), witness: options.witness ?? [], onProgress, progressInterval: 65_536 })
+      ? await verifyLog({ ...common, entries: entryRuns(pages, 0, end, pageSize), witness: options.witness ?? [], onProgress, progressInterval: 65_536 })
       : await verifyPrunedLog({
           ...common,
           prunedLeaves: leafPages(db, floor, pageSize),

@@ -1,6 +1,7 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { AuditDialect, EntryRunRow } from './audit.js';
 import { MOVED_COLUMNS, OUTBOX_FILTERED, packOutboxEvents } from './outbox-audit.js';
+import { POSTGRES_ENTRY_RUN, postgresEntryRun } from './postgres-audit-reader.js';
 
 /** Key of the sequencer's advisory lock (any fixed bigint; ASCII "custAUD1"). */
 const SEQUENCER_LOCK = 0x63757374_41554431n;
@@ -42,18 +43,6 @@ function guardSql(schema: string, role: string): string[] {
   ];
 }
 
-/**
- * The entries of a range in index order (the sorted subquery feeds every
- * aggregate in that order; the caller checks it through idxs). Events come
- * as one text, turned into UTF-8 bytes once; PostgreSQL text is always valid
- * in the server encoding, so those are the stored bytes.
- */
-const ENTRY_RUN =
-  `SELECT count(*)::int AS n, count(*) FILTER (WHERE event IS NOT NULL AND octet_length(leaf_hash) = 32)::int AS complete, ` +
-  `string_agg(idx::text, ',') AS idxs, string_agg(octet_length(event)::text, ',') AS lens, ` +
-  `' ' || string_agg(event, ' ') AS data, string_agg(leaf_hash, ''::bytea) AS leaves ` +
-  `FROM (SELECT idx, event, leaf_hash FROM audit_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx) e`;
-
 const OUTBOX_EVENTS = `SELECT seq, event, ${OUTBOX_FILTERED} AS filtered FROM audit_outbox ORDER BY seq LIMIT $1`;
 
 /**
@@ -93,9 +82,8 @@ export function createPostgresAudit(quotedRole: string): AuditDialect {
       return Number(result.rows[0]?.deleted ?? 0);
     },
     async readEntryRun(tx, from, to) {
-      const { rows } = await tx.executeQuery<PgRunRow>(CompiledQuery.raw(ENTRY_RUN, [from, to]));
-      const row = rows[0] as PgRunRow;
-      return { ...row, data: row.data === null ? null : Buffer.from(row.data, 'utf8') };
+      const { rows } = await tx.executeQuery<PgRunRow>(CompiledQuery.raw(POSTGRES_ENTRY_RUN, [from, to]));
+      return postgresEntryRun(rows[0] as PgRunRow);
     },
   };
 }

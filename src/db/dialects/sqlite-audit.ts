@@ -1,5 +1,6 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { AuditDialect, EntryRunRow } from './audit.js';
+import { SQLITE_ENTRY_RUN, sqliteEntryRun } from './sqlite-audit-reader.js';
 import { MOVED_COLUMNS, OUTBOX_FILTERED, unpackOutboxEvents, type OutboxAggregate } from './outbox-audit.js';
 
 const FLOOR = `coalesce((SELECT max(floor_index) FROM audit_prune_floors), 0)`;
@@ -28,17 +29,6 @@ const PRUNE_GUARD = [
     `WHERE e.idx < NEW.floor_index AND (n.hash IS NULL OR n.hash <> e.leaf_hash)); ` +
     `END`,
 ];
-
-/**
- * One pass over a rowid range: group_concat appends each value's bytes as
- * stored (no UTF-8 round trip), and every aggregate sees the rows in the
- * same order, which the caller checks through `idxs`.
- */
-const ENTRY_RUN =
-  `SELECT count(*) AS n, sum(event IS NOT NULL AND length(leaf_hash) = 32) AS complete, ` +
-  `group_concat(idx) AS idxs, group_concat(octet_length(event)) AS lens, ` +
-  `CAST(' ' || group_concat(event, ' ') AS BLOB) AS data, CAST(group_concat(leaf_hash, '') AS BLOB) AS leaves ` +
-  `FROM audit_entries WHERE idx >= ? AND idx < ?`;
 
 /**
  * The oldest outbox rows as one aggregate row (one pass, so every aggregate
@@ -90,8 +80,7 @@ export const sqliteAudit: AuditDialect = {
     return Number(deleted.numDeletedRows);
   },
   async readEntryRun(tx, from, to) {
-    const { rows } = await tx.executeQuery<EntryRunRow>(CompiledQuery.raw(ENTRY_RUN, [from, to]));
-    const row = rows[0] as EntryRunRow;
-    return { ...row, n: Number(row.n), complete: Number(row.complete ?? 0) };
+    const { rows } = await tx.executeQuery<EntryRunRow>(CompiledQuery.raw(SQLITE_ENTRY_RUN, [from, to]));
+    return sqliteEntryRun(rows[0] as EntryRunRow);
   },
 };
