@@ -6,7 +6,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, canonicalJsonBytes, MAX_CANONICAL_DEPTH } from './canonical.js';
+import canonicalizeModule from 'canonicalize';
+import { buildEvent } from '../events.js';
+import { canonicalJson, canonicalJsonBytes, canonicalJsonReference, MAX_CANONICAL_DEPTH } from './canonical.js';
 
 const double = (bits: string): number => {
   const view = new DataView(new ArrayBuffer(8));
@@ -102,5 +104,49 @@ describe('canonicalJson: RFC 8785 examples', () => {
         expect(canonicalJson(reversed)).toBe(text);
       }),
     );
+  });
+});
+
+describe('canonicalJson: the one-pass writer agrees with the checker and the canonicalize package', () => {
+  const pkg = (typeof canonicalizeModule === 'function' ? canonicalizeModule : (canonicalizeModule as unknown as { default: unknown }).default) as unknown as (v: unknown) => string;
+  const outcome = (f: () => string): { text: string } | { error: string } => {
+    try {
+      return { text: f() };
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+  };
+  const agree = (value: unknown) => {
+    const fast = outcome(() => canonicalJson(value));
+    expect(fast).toEqual(outcome(() => canonicalJsonReference(value)));
+    if ('text' in fast) expect(fast.text).toBe(pkg(value));
+  };
+
+  it('on a corpus of audit events, byte for byte', () => {
+    const actors = [{ type: 'account', id: '01890a5d-ac96-774b-bcce-b302099a8057' }, { type: 'anonymous', id: 'anonymous' }];
+    const details = [undefined, {}, { fields: ['email', 'name'], count: 3, reason: 'app_functionality' }, { nested: { a: [1, 2.5, -0, 1e21, null, true] }, '\u20ac': 'x', é: '\u0000"\\' }];
+    for (const actor of actors) {
+      for (const d of details) {
+        for (const target of [undefined, { type: 'record', id: 'r-1' }]) {
+          const event = buildEvent(
+            { classUid: 6005, activityId: 1, action: 'vault.record.create', kind: 'change', outcome: 'success', tenantId: target ? 't' : null, target, ...(d ? { details: d as never } : {}) },
+            { eventId: '01890a5d-ac96-774b-bcce-b302099a8058', time: new Date(1_700_000_000_123), actor, requestId: 'req-1', sourceIp: target ? '203.0.113.9' : null },
+          );
+          agree(event);
+        }
+      }
+    }
+  });
+
+  it('on random values, refusals included (fast-check)', () => {
+    fc.assert(fc.property(fc.jsonValue(), agree), { numRuns: 500 });
+    fc.assert(
+      fc.property(
+        fc.anything({ withBigInt: true, withBoxedValues: true, withDate: true, withMap: true, withSet: true, withNullPrototype: true, withObjectString: true, withSparseArray: true, withTypedArray: true, withUnicodeString: true }),
+        agree,
+      ),
+      { numRuns: 1000 },
+    );
+    fc.assert(fc.property(fc.dictionary(fc.string({ unit: 'binary' }), fc.oneof(fc.string({ unit: 'binary' }), fc.constant(undefined), fc.double())), agree), { numRuns: 500 });
   });
 });

@@ -85,10 +85,82 @@ function check(value: unknown, path: string, depth: number, ancestors: Set<objec
  * non-plain objects without toJSON, cycles and nesting beyond MAX_CANONICAL_DEPTH.
  */
 export function canonicalJson(value: unknown): string {
+  // One pass that checks and writes at once; anything it is not sure of
+  // (including every refusal, whose message names the path) goes the long way.
+  const fast = value === undefined ? undefined : write(value, 0);
+  return fast ?? canonicalJsonReference(value);
+}
+
+/** The checker, then the package: what canonicalJson's one-pass writer must agree with (its tests compare the two). */
+export function canonicalJsonReference(value: unknown): string {
   check(value, '', 0, new Set(), true);
   const text = serialize(value);
   if (typeof text !== 'string') refuse('', 'has no JSON text');
   return text;
+}
+
+const wellFormed: (text: string) => boolean =
+  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
+    ? (text) => (text as unknown as { isWellFormed(): boolean }).isWellFormed()
+    : isWellFormedUnicode;
+
+/**
+ * The text `serialize` gives for a value `check` accepts, built in one walk
+ * without the checker's paths and ancestor set (a cycle ends at the depth
+ * limit), or undefined for anything else — then canonicalJson takes the long
+ * way and refuses with the checker's message. Strings, numbers and keys are
+ * written with JSON.stringify, as the package does; keys sort with the same
+ * default (UTF-16 code unit) sort.
+ */
+function write(value: unknown, depth: number): string | undefined {
+  if (depth > MAX_CANONICAL_DEPTH) return undefined;
+  switch (typeof value) {
+    case 'string':
+      return wellFormed(value) ? JSON.stringify(value) : undefined;
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : undefined;
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      if (value === null) return 'null';
+      // The package calls toJSON only when it is an instance of this realm's Function.
+      if (hasToJSON(value)) return value.toJSON instanceof Function ? write(value.toJSON(), depth + 1) : undefined;
+      return Array.isArray(value) ? writeArray(value, depth) : writeObject(value, depth);
+    default:
+      return undefined;
+  }
+}
+
+function writeArray(value: unknown[], depth: number): string | undefined {
+  let out = '[';
+  for (let i = 0; i < value.length; i++) {
+    if (!(i in value)) return undefined;
+    const item = value[i];
+    if (item === undefined) return undefined;
+    const text = write(item, depth + 1);
+    if (text === undefined) return undefined;
+    out += i === 0 ? text : `,${text}`;
+  }
+  return `${out}]`;
+}
+
+function writeObject(value: object, depth: number): string | undefined {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  const keys = Object.keys(value).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    // The checker refuses such a name even on an undefined member.
+    if (!wellFormed(key)) return undefined;
+    const member = (value as Record<string, unknown>)[key];
+    if (member === undefined) continue;
+    const text = write(member, depth + 1);
+    if (text === undefined) return undefined;
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${text}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
 /** canonicalJson(value) as UTF-8 bytes: the leaf data of an audit entry. */

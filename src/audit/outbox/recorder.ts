@@ -29,10 +29,11 @@ export function createAuditRecorder(deps: { clock: Clock; db: Db }): AuditRecord
     async record(tx, ctx, input) {
       const eventId = newId();
       const time = deps.clock.now();
+      const actor = actorRef(ctx.actor);
       const event = buildEvent(input, {
         eventId,
         time,
-        actor: actorRef(ctx.actor),
+        actor,
         requestId: ctx.requestId,
         sourceIp: ctx.sourceIp,
       });
@@ -50,8 +51,8 @@ export function createAuditRecorder(deps: { clock: Clock; db: Db }): AuditRecord
         activity_id: input.activityId,
         event: json,
         action: input.action,
-        actor_type: actorRef(ctx.actor).type,
-        actor_id: actorRef(ctx.actor).id,
+        actor_type: actor.type,
+        actor_id: actor.id,
         target_type: input.target?.type ?? null,
         target_id: input.target?.id ?? null,
         outcome: input.outcome,
