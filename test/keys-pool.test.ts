@@ -257,6 +257,24 @@ describe.each(DIALECTS)('subject key pool on %s', (dialect) => {
     expect(more).not.toContain(a);
   });
 
+  it('after a clean stop, the keys still marked pooled are exactly those never handed out (orphans, harmless)', async () => {
+    const t = randomUUID();
+    const handed = await Promise.all(Array.from({ length: 5 }, () => core.keys.allocateSubject(t)));
+    const sealed = await core.keys.seal({ tenantId: t, subjectId: handed[0] }, Buffer.from('v'), ctx(t));
+    await core.close();
+    core = await keysCore(env.config);
+    const marked = await core.db.read((tx) => store.listPooled(store.keyStore(tx, core.db.adapter.keyStoreSchema), t));
+    const created = (await events(core, 'key.create')).filter((e) => e.unmapped.pooled === true);
+    const all = created.flatMap((e) => (e.unmapped.keys as Array<{ subjectId: string }>).map((k) => k.subjectId));
+    expect(marked.map((m) => m.subjectId).sort()).toEqual(all.filter((id) => !handed.includes(id)).sort());
+    // A new process has a pool of its own: fresh ids, never the orphans; the data sealed before opens.
+    const next = await core.keys.allocateSubject(t);
+    expect(all).not.toContain(next);
+    expect((await core.keys.open(sealed, ctx(t))).toString()).toBe('v');
+    const status = await adminOf(core).status(sys, t);
+    expect(status.tenants[0]?.subjects).toBeGreaterThanOrEqual(all.length);
+  });
+
   it('keys made but never handed out are marked pooled in the key store; handed-out ones are cleared by the next batch', async () => {
     const t = randomUUID();
     const pool = new SubjectPool(core.keys, { batchSize: 4, lowWater: 1 });

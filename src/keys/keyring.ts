@@ -206,7 +206,7 @@ export class KeyringCore implements Keyring {
   }
 
   async close(): Promise<void> {
-    this.pool.clear();
+    await this.pool.close();
     this.invalidate();
     const p = this.#provider;
     this.#provider = undefined;

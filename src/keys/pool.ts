@@ -133,9 +133,22 @@ export class SubjectPool {
     p.ready.unshift(e);
   }
 
-  /** Drops every tenant's pool (the keys stay in the key store as orphans). */
-  clear(): void {
+  /**
+   * Waits for refills under way, records the ids handed out since the last
+   * batch (their `pooled/` marks to 0: after a clean stop, a mark still set
+   * means never handed out) and drops every pool; the keys left stay in the
+   * key store as orphans. Best effort: a failure here loses hints only.
+   */
+  async close(): Promise<void> {
+    const pools = [...this.#pools];
     this.#pools.clear();
+    for (const [tenantId, p] of pools) {
+      await p.work?.catch(() => undefined);
+      const handed = p.handedOut.splice(0);
+      if (handed.length === 0) continue;
+      const core = this.#core;
+      await core.db.write((tx) => store.markHandedOut(store.keyStore(tx, core.schema), tenantId, handed)).catch(() => undefined);
+    }
   }
 
   /** The tenant's single-flight refill; resolves to the number of keys it added or kept. */
