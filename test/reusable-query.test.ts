@@ -84,6 +84,13 @@ describe.each(DIALECTS)('reusableQuery (%s)', (dialect) => {
     expect(builds - before).toBeLessThanOrEqual(1);
   });
 
+  it('builds once across write units too, though each unit’s Tx carries a write tracker of its own (regression: it rebuilt per unit)', async () => {
+    await open();
+    const before = builds;
+    for (let i = 0; i < 5; i++) await db.write((tx) => byPrincipal.execute(tx, { principal: 'p0', after: i }));
+    expect(builds - before).toBe(1);
+  });
+
   it('returns the same Insert/Update/DeleteResult shapes as Kysely and reports each write to onWrite', async () => {
     await open();
     await seedTenants(db);

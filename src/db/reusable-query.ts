@@ -2,7 +2,7 @@ import { DeleteResult, InsertResult, UpdateResult, type CompiledQuery, type Kyse
 import { createError } from '../shared/errors.js';
 import { QueryParam } from './query-param.js';
 import type { Tx } from './types.js';
-import { noteWrite, touchedBy, type TouchedTable } from './write-tracker.js';
+import { noteWrite, touchedBy, UnitWrites, type TouchedTable } from './write-tracker.js';
 
 /** What `build` may return: any Kysely query builder (select, insert, update, delete). */
 export interface ReusableBuilder<R> {
@@ -44,10 +44,17 @@ function shapeOf(query: RootOperationNode, supportsReturning: boolean): Shape {
   return 'rows';
 }
 
-function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** A write unit's tracker (UnitWrites) is new in every unit and only listens: it never shapes the text, so plans ignore it. */
+const shaping = (p: KyselyPlugin) => !(p instanceof UnitWrites);
+
+/** `current` minus unit trackers is exactly `kept` (no array made per call). */
+function samePlugins(kept: readonly KyselyPlugin[], current: readonly KyselyPlugin[]): boolean {
+  let j = 0;
+  for (const p of current) {
+    if (!shaping(p)) continue;
+    if (kept[j++] !== p) return false;
+  }
+  return j === kept.length;
 }
 
 function paramsProxy(): Record<string, QueryParam> {
@@ -97,7 +104,7 @@ export function reusableQuery<P extends Record<string, unknown>, R>(build: (db: 
     const executor = tx.getExecutor();
     const adapter = executor.adapter.constructor;
     const plugins = executor.plugins;
-    for (const plan of plans) if (plan.adapter === adapter && sameList(plan.plugins, plugins)) return { plan, fresh: false };
+    for (const plan of plans) if (plan.adapter === adapter && samePlugins(plan.plugins, plugins)) return { plan, fresh: false };
     const compiled = build(tx, paramsProxy() as unknown as P).compile();
     const slots = compiled.parameters.map((v) => {
       if (!(v instanceof QueryParam)) throw new Error('reusableQuery: the query holds a value that is not one of its parameters; pass it as p.<name>');
@@ -105,7 +112,7 @@ export function reusableQuery<P extends Record<string, unknown>, R>(build: (db: 
     });
     const plan: Plan = {
       adapter,
-      plugins: [...plugins],
+      plugins: plugins.filter(shaping),
       sql: compiled.sql,
       query: compiled.query,
       slots,
