@@ -13,7 +13,8 @@ interface Unit {
 /**
  * Group commit for SQLite. One fsync per COMMIT costs 100–200 µs here, so
  * units of work that arrive together share one transaction: each runs in its
- * own SAVEPOINT (rolled back alone when it throws), and every caller is
+ * own SAVEPOINT (rolled back alone when it throws; a unit alone in its
+ * batch needs none), and every caller is
  * answered only after the shared COMMIT has reached the disk. Units that
  * arrive while a batch runs, or during one turn of the event loop before it,
  * form the batch: no timer, and at most one loop turn of added latency.
@@ -82,19 +83,23 @@ export class GroupCommitter {
       for (const u of batch) u.reject(error);
       return;
     }
+    // A unit alone in its batch needs no SAVEPOINT: if it throws, the whole transaction is rolled back.
+    // (A savepoint first copies every existing page the unit changes into a sub-journal: for the audit
+    // sequencer's batches about 1.3 us of CPU per entry, 7%.)
+    const alone = batch.length === 1;
     for (const unit of batch) {
       if (!this.#inTransaction()) {
         // An earlier statement ended the whole transaction (SQLITE_FULL, I/O error): nothing more can join it.
         outcomes.push({ ok: false, error: new Error('transaction aborted by an earlier failure in its batch') });
         continue;
       }
-      await this.#exec(conn, 'savepoint unit');
+      if (!alone) await this.#exec(conn, 'savepoint unit');
       try {
         const value = await unit.fn(conn);
-        await this.#exec(conn, 'release unit');
+        if (!alone) await this.#exec(conn, 'release unit');
         outcomes.push({ ok: true, value });
       } catch (error) {
-        if (this.#inTransaction()) {
+        if (this.#inTransaction() && !alone) {
           await this.#exec(conn, 'rollback to unit');
           await this.#exec(conn, 'release unit');
         }
@@ -103,6 +108,7 @@ export class GroupCommitter {
     }
     try {
       if (!this.#inTransaction()) throw new Error('transaction aborted');
+      if (alone && outcomes[0]?.ok === false) throw new Error('its only unit failed');
       await this.#exec(conn, 'commit');
     } catch (error) {
       if (this.#inTransaction()) await this.#exec(conn, 'rollback').catch(() => undefined);
