@@ -46,13 +46,13 @@ describe('audit verify --threads (real CLI)', () => {
 
   const verify = (threads: string) => runCli(['audit', 'verify', '--key', vkey, '--threads', threads], { CUSTOS_DATA_DIR: env.dataDir, CUSTOS_LOG_LEVEL: 'silent' });
 
-  it('the workers verify the log themselves and say what one thread says', () => {
+  it('threads verify the log in parts themselves and say what one thread says', () => {
     const parallel = verify('3');
     const one = verify('1');
     expect(parallel.code, parallel.stderr).toBe(0);
-    expect(parallel.stderr).toContain('verify: checked in 3 parts on worker threads');
+    expect(parallel.stderr).toContain('verify: checked in parts on 3 threads');
     expect(one.code, one.stderr).toBe(0);
-    expect(one.stderr).not.toContain('worker threads');
+    expect(one.stderr).not.toContain('in parts');
     expect(parallel.stdout).toBe(one.stdout);
   });
 

@@ -80,7 +80,7 @@ export function parseThreads(value: string | undefined): number | undefined {
 
 /**
  * Verifies the stored log, printing progress to `progress` (stderr) at most
- * every half second; in parts on `threads` worker threads, each with its own
+ * every half second; in parts on `threads` threads, each with its own
  * read-only connection (default: one per core once the log is large).
  */
 export async function verifyWithProgress(
@@ -105,7 +105,7 @@ export async function verifyWithProgress(
       progress(`verify: ${n}/${total} entries`);
     },
   });
-  if (result.threads > 0) progress(`verify: checked in ${result.threads} parts on worker threads`);
+  if (result.threads > 0) progress(`verify: checked in parts on ${result.threads} threads`);
   return result;
 }
 

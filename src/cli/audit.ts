@@ -47,7 +47,7 @@ function registerVerify(audit: AuditCommand, deps: AuditCliDeps): void {
     .option('--against <file...>', 'earlier checkpoint(s) kept elsewhere (witness copies) the log must extend')
     .option('--key <vkey|file>', KEY_HELP)
     .addOption(
-      new Option('--threads <n>', 'worker threads, each verifying one part of the log on its own connection (default: one per core for a large log; 1: one thread)').env(
+      new Option('--threads <n>', 'threads verifying parts of the log, each on its own connection (default: one per core for a large log; 1: one thread)').env(
         'CUSTOS_AUDIT_VERIFY_THREADS',
       ),
     )

@@ -1,9 +1,11 @@
 /**
  * Parallel verification of a stored (unpruned) log: [0, end) is split into
- * contiguous parts, one per worker thread; each worker opens its own
- * read-only connection and runs the core verifier (log/verify.ts) over its
- * part: leaf hashes recomputed and compared, index continuity, and every
- * checkpoint and witness whose size falls in the part, signature and root.
+ * contiguous parts, a few per thread; this thread and `threads - 1` worker
+ * threads take parts from a shared counter (a thread that starts late or
+ * runs slow just takes fewer), each on a read-only connection of its own,
+ * running the core verifier (log/verify.ts) over the part: leaf hashes
+ * recomputed and compared, index continuity, and every checkpoint and
+ * witness whose size falls in the part, signature and root.
  *
  * A part's roots depend on the tree before it, which only the parts before it
  * compute. So each part starts from the compact range at its first index as
@@ -23,12 +25,15 @@ import type { ReadOnlySource } from '../../db/dialects/audit-reader.js';
 import type { Db } from '../../db/index.js';
 import { ed25519RawPublicKey, loadTreeState, openCheckpoint, type NoteVerifier, type TreeState, type VerifyOk } from '../log/index.js';
 import { nodeReader } from '../store.js';
-import { verifyRange, type RangeOutcome, type RangeTask } from './range.js';
+import { stopTaking, takeParts, type Job, type Part, type PartReport } from './range.js';
 
-/** Logs smaller than this are verified in one thread unless a thread count is forced (starting a worker costs tens of ms). */
-export const PARALLEL_MIN_ENTRIES = 65_536;
+/** Logs smaller than this are verified in one thread unless a thread count is forced (a worker costs ~30-60 ms of start-up). */
+export const PARALLEL_MIN_ENTRIES = 32_768;
 /** Split points are multiples of this, so the compact range there is made of stored nodes only (level >= 4, store.ts). */
 const ALIGN = 16;
+/** Parts per thread: a late or slowed thread leaves little for the others to wait on; each part costs a few queries. */
+const PARTS_PER_THREAD = 4;
+const MIN_PART = 4096;
 
 export interface ParallelOptions {
   readonly source: ReadOnlySource;
@@ -38,15 +43,17 @@ export interface ParallelOptions {
   readonly verifiers: readonly NoteVerifier[];
   readonly origin: string;
   readonly witness: readonly string[];
+  /** Threads verifying, this one included (>= 2). */
   readonly threads: number;
   readonly pageSize: number;
   readonly onProgress?: ((processed: number) => void) | undefined;
-  /** Tests: these split points (0 < s < end) instead of even ones, and the parts run in this thread instead of workers. */
+  /** Tests: these split points (0 < s < end) instead of even ones; every part in this thread (no workers), or every part in the workers. */
   readonly splits?: readonly number[] | undefined;
   readonly inline?: boolean | undefined;
+  readonly workersOnly?: boolean | undefined;
 }
 
-export type ParallelVerdict = { readonly ok: true; readonly result: VerifyOk; readonly parts: number } | { readonly ok: false; readonly doubt: string };
+export type ParallelVerdict = { readonly ok: true; readonly result: VerifyOk } | { readonly ok: false; readonly doubt: string };
 
 const doubt = (why: string): ParallelVerdict => ({ ok: false, doubt: why });
 
@@ -60,59 +67,34 @@ export function evenSplits(end: number, parts: number): number[] {
   return splits;
 }
 
-interface Running {
-  readonly outcome: Promise<RangeOutcome>;
-  stop(): Promise<void>;
-}
+/** How many parts for `threads` threads: PARTS_PER_THREAD each while parts stay >= MIN_PART entries, at least one per thread. */
+const partCount = (end: number, threads: number): number => Math.max(threads, Math.min(threads * PARTS_PER_THREAD, Math.floor(end / MIN_PART)));
 
 /**
- * The worker: the built range-worker.js next to this file, or, when this runs
- * from TypeScript sources (tests, under tsx), range-worker.ts loaded through
- * tsx, which a worker does not inherit (it costs about half a second to start).
+ * A worker taking parts of `job`: the built range-worker.js next to this
+ * file, or, when this runs from TypeScript sources (tests, under tsx),
+ * range-worker.ts loaded through tsx, which a worker does not inherit.
  */
-function startWorker(task: RangeTask): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./range-worker.js', import.meta.url), { workerData: task });
+function startWorker(job: Job): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./range-worker.js', import.meta.url), { workerData: job });
   const url = JSON.stringify(new URL('./range-worker.ts', import.meta.url).href);
-  return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${url}); })`, { eval: true, workerData: task });
+  return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${url}); })`, { eval: true, workerData: job });
 }
 
-function inWorker(task: RangeTask, onProgress: (processed: number) => void): Running {
-  const worker = startWorker(task);
-  const outcome = new Promise<RangeOutcome>((resolve, reject) => {
-    worker.on('message', (m: { kind: string; processed?: number; message?: string }) => {
-      if (m.kind === 'progress') onProgress(m.processed as number);
-      else if (m.kind === 'done') resolve(m as unknown as RangeOutcome);
-      else reject(new Error(m.message));
-    });
-    worker.on('error', reject);
-    worker.on('exit', (code) => reject(new Error(`verification worker exited (${code})`)));
-  });
-  return { outcome, stop: async () => void (await worker.terminate()) };
-}
-
-function inline(task: RangeTask, onProgress: (processed: number) => void): Running {
-  return { outcome: verifyRange(task, onProgress), stop: async () => {} };
-}
-
-/** Resolves with every outcome, or undefined as soon as one part fails or finds a fault (no need to wait for the others). */
-function allOk(runs: readonly Running[]): Promise<RangeOutcome[] | string> {
+/** Resolves once the worker took its last part, with undefined, or with what went wrong. */
+function workerDone(worker: Worker, onReport: (r: PartReport) => void): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const outcomes: RangeOutcome[] = [];
-    let left = runs.length;
-    runs.forEach((r, k) =>
-      r.outcome.then(
-        (o) => {
-          outcomes[k] = o;
-          if (!o.result.ok) resolve(`part ${k}: ${o.result.reason} at ${o.result.firstBadIndex}`);
-          else if (--left === 0) resolve(outcomes);
-        },
-        (e: unknown) => resolve(`part ${k}: ${e instanceof Error ? e.message : String(e)}`),
-      ),
-    );
+    worker.on('message', (m: PartReport | { kind: 'finished' } | { kind: 'error'; message: string }) => {
+      if (m.kind === 'finished') resolve(undefined);
+      else if (m.kind === 'error') resolve(`worker: ${m.message}`);
+      else onReport(m);
+    });
+    worker.on('error', (e) => resolve(`worker: ${e.message}`));
+    worker.on('exit', (code) => resolve(`worker exited (${code})`));
   });
 }
 
-const sameState = (a: RangeOutcome['state'], b: TreeState): boolean =>
+const sameState = (a: { size: number; frontier: readonly Uint8Array[] }, b: TreeState): boolean =>
   a.size === b.size && a.frontier.length === b.frontier.length && a.frontier.every((h, i) => Buffer.from(h).equals(b.frontier[i] as Buffer));
 
 /** The witness notes by the part whose sizes they fall in; undefined when one does not open (the sequential verifier reports that). */
@@ -132,14 +114,28 @@ function witnessParts(options: ParallelOptions, bounds: readonly number[]): stri
   return parts;
 }
 
+/** The parts of [0, end) at `bounds`, each with its checkpoints' size window, its witnesses and its stored start. */
+function partsOf(options: ParallelOptions, bounds: readonly number[], starts: readonly TreeState[], witness: readonly string[][]): Part[] {
+  const last = bounds.length - 2;
+  return starts.map((start, k) => ({
+    from: bounds[k] as number,
+    to: bounds[k + 1] as number,
+    checkpointsAfter: k === 0 ? -1 : (bounds[k] as number),
+    checkpointsMax: k === last ? options.maxCheckpoint : Math.min(bounds[k + 1] as number, options.maxCheckpoint),
+    // Part 0 starts from the empty tree, whatever the store says.
+    start: k === 0 ? { size: 0, frontier: [] } : start,
+    witness: witness[k] as string[],
+  }));
+}
+
 /**
  * Verifies [0, options.end) in parts (see the module comment). `db` is the
  * caller's connection, used for the stored compact ranges at the split points.
  */
 export async function verifyInParallel(db: Pick<Db, 'read'>, options: ParallelOptions): Promise<ParallelVerdict> {
-  const { end, maxCheckpoint } = options;
-  const bounds = [0, ...(options.splits ?? evenSplits(end, options.threads)).filter((s, i, a) => s > 0 && s < end && (i === 0 || s > (a[i - 1] as number))), end];
-  const last = bounds.length - 2;
+  const { end } = options;
+  const splits = options.splits ?? evenSplits(end, partCount(end, options.threads));
+  const bounds = [0, ...splits.filter((s, i, a) => s > 0 && s < end && (i === 0 || s > (a[i - 1] as number))), end];
   const witness = witnessParts(options, bounds);
   if (!witness) return doubt('a witness does not open');
   let starts: TreeState[];
@@ -148,57 +144,66 @@ export async function verifyInParallel(db: Pick<Db, 'read'>, options: ParallelOp
   } catch (e) {
     return doubt(`stored compact range: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const verifiers = options.verifiers.map((v) => ({ name: v.name, key: ed25519RawPublicKey(v.publicKey) }));
-  const processed = bounds.slice(1).map(() => 0);
-  const run = options.inline ? inline : inWorker;
-  const runs = starts.map((start, k) =>
-    run(
-      {
-        source: options.source,
-        from: bounds[k] as number,
-        to: bounds[k + 1] as number,
-        checkpointsAfter: k === 0 ? -1 : (bounds[k] as number),
-        checkpointsMax: k === last ? maxCheckpoint : Math.min(bounds[k + 1] as number, maxCheckpoint),
-        // Part 0 starts from the empty tree, whatever the store says.
-        start: k === 0 ? { size: 0, frontier: [] } : start,
-        witness: witness[k] as string[],
-        verifiers,
-        origin: options.origin,
-        pageSize: options.pageSize,
-        progressEvery: 16_384,
-      },
-      (n) => {
-        processed[k] = n;
-        options.onProgress?.(processed.reduce((a, b) => a + b, 0));
-      },
-    ),
-  );
-  let outcomes: RangeOutcome[] | string;
+  const parts = partsOf(options, bounds, starts, witness);
+  const job: Job = {
+    source: options.source,
+    parts,
+    verifiers: options.verifiers.map((v) => ({ name: v.name, key: ed25519RawPublicKey(v.publicKey) })),
+    origin: options.origin,
+    pageSize: options.pageSize,
+    counter: new Int32Array(new SharedArrayBuffer(8)),
+  };
+  const done: Array<Extract<PartReport, { kind: 'done' }>> = [];
+  const processed = parts.map(() => 0);
+  let fault: string | undefined;
+  let onFault = () => {};
+  const faulted = new Promise<void>((resolve) => (onFault = resolve));
+  const report = (r: PartReport) => {
+    processed[r.part] = r.kind === 'done' ? (parts[r.part] as Part).to - (parts[r.part] as Part).from : r.processed;
+    options.onProgress?.(processed.reduce((a, b) => a + b, 0));
+    if (r.kind !== 'done') return;
+    done[r.part] = r;
+    if (!r.result.ok) fail(`part ${r.part}: ${r.result.reason} at ${r.result.firstBadIndex}`);
+  };
+  const fail = (why: string) => {
+    fault ??= why;
+    stopTaking(job.counter);
+    onFault();
+  };
+  const workers = options.inline ? [] : Array.from({ length: options.threads - 1 }, () => startWorker(job));
   try {
-    outcomes = await allOk(runs);
+    const finished = workers.map((w) => workerDone(w, report).then((why) => why && fail(why)));
+    // This thread takes parts too, letting its event loop turn between them to hear the workers.
+    if (!options.workersOnly || workers.length === 0) {
+      await takeParts(job, report, () => new Promise((resolve) => setImmediate(resolve))).catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
+    }
+    await Promise.race([Promise.all(finished), faulted]);
   } finally {
-    await Promise.all(runs.map((r) => r.stop()));
+    await Promise.all(workers.map((w) => w.terminate()));
   }
-  if (typeof outcomes === 'string') return doubt(outcomes);
-  return combine(outcomes, starts, bounds);
+  return fault === undefined ? combine(done, parts, end) : doubt(fault);
 }
 
 /** The whole-log result once every part is ok and every guessed start is the state the part before it ended with. */
-function combine(outcomes: readonly RangeOutcome[], starts: readonly TreeState[], bounds: readonly number[]): ParallelVerdict {
+function combine(done: ReadonlyArray<Extract<PartReport, { kind: 'done' }> | undefined>, parts: readonly Part[], end: number): ParallelVerdict {
   let checkpointCount = 0;
   let checkpointSize = 0;
   let witnessSize = 0;
-  for (const [k, o] of outcomes.entries()) {
-    const r = o.result;
+  for (const [k, part] of parts.entries()) {
+    const d = done[k];
+    if (!d) return doubt(`part ${k} was not verified`);
+    const r = d.result;
     if (!r.ok) return doubt(`part ${k}: ${r.reason}`);
-    if (r.size !== bounds[k + 1] || o.state.size !== r.size) return doubt(`part ${k} ended at ${r.size}, not ${bounds[k + 1]}`);
-    const next = starts[k + 1];
-    if (next && !sameState(o.state, next)) return doubt(`the stored compact range at ${next.size} is not the verified one`);
+    if (r.size !== part.to || d.state.size !== part.to) return doubt(`part ${k} ended at ${r.size}, not ${part.to}`);
+    const next = parts[k + 1];
+    if (next && !sameState(d.state, { size: next.start.size, frontier: next.start.frontier.map((h) => Buffer.from(h)) })) {
+      return doubt(`the stored compact range at ${next.from} is not the verified one`);
+    }
     checkpointCount += r.checkpointCount;
     checkpointSize = Math.max(checkpointSize, r.checkpointSize);
     witnessSize = Math.max(witnessSize, r.witnessSize);
   }
-  const final = (outcomes.at(-1) as RangeOutcome).result as VerifyOk;
-  const result: VerifyOk = { ok: true, size: final.size, root: Buffer.from(final.root), checkpointSize, checkpointCount, witnessSize };
-  return { ok: true, result, parts: outcomes.length };
+  const final = done[parts.length - 1]?.result as VerifyOk;
+  if (final.size !== end) return doubt(`the parts end at ${final.size}, not ${end}`);
+  return { ok: true, result: { ok: true, size: final.size, root: Buffer.from(final.root), checkpointSize, checkpointCount, witnessSize } };
 }

@@ -1,15 +1,14 @@
 /**
- * Worker-thread entry of a parallel verification: runs the RangeTask it was
- * started with (range.ts) and posts progress, then its outcome or its error.
+ * Worker-thread entry of a parallel verification: takes parts of the Job it
+ * was started with (range.ts) and posts a report for each, or its error.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { isCustosError } from '../../shared/errors.js';
-import { verifyRange, type RangeTask } from './range.js';
+import { takeParts, type Job } from './range.js';
 
 const port = parentPort;
 if (port) {
-  verifyRange(workerData as RangeTask, (processed) => port.postMessage({ kind: 'progress', processed })).then(
-    (outcome) => port.postMessage(outcome),
-    (e: unknown) => port.postMessage({ kind: 'error', message: e instanceof Error ? e.message : String(e), code: isCustosError(e) ? e.code : undefined }),
+  takeParts(workerData as Job, (report) => port.postMessage(report)).then(
+    () => port.postMessage({ kind: 'finished' }),
+    (e: unknown) => port.postMessage({ kind: 'error', message: e instanceof Error ? e.message : String(e) }),
   );
 }

@@ -28,13 +28,14 @@ export interface StoredVerifyOptions {
    */
   source?: ReadOnlySource | undefined;
   /**
-   * Worker threads, each verifying one part of the log on its own connection
-   * (parallel.ts); 1: this thread only. Default: one per core once the log
-   * has PARALLEL_MIN_ENTRIES entries. A pruned log is verified in this thread.
+   * Threads verifying parts of the log, each on its own connection
+   * (parallel.ts): this one and threads - 1 workers; 1: this thread alone,
+   * the sequential walk. Default: one per core once the log has
+   * PARALLEL_MIN_ENTRIES entries. A pruned log is verified in this thread.
    */
   threads?: number | undefined;
   /** Tests: split points and in-thread parts for the parallel path (parallel.ts). */
-  parallelTest?: { splits?: readonly number[]; inline?: boolean } | undefined;
+  parallelTest?: { splits?: readonly number[]; inline?: boolean; workersOnly?: boolean } | undefined;
 }
 
 export type StoredVerifyResult = VerifyResult & {
@@ -43,8 +44,8 @@ export type StoredVerifyResult = VerifyResult & {
   /** The tree size read when verification started (entries beyond the newest checkpoint included). */
   readonly total: number;
   /**
-   * Worker threads whose parts gave the answer; 0 when this thread did (the
-   * sequential verifier: one thread was asked for, or the parallel parts
+   * Threads that verified in parts and gave the answer (this one included);
+   * 0 when the sequential walk did (one thread was asked for, or the parts
    * found a fault or anything odd and the sequential walk told exactly what).
    */
   readonly threads: number;
@@ -117,10 +118,11 @@ export async function verifyStoredLog(db: Db, options: StoredVerifyOptions): Pro
       onProgress,
       splits: options.parallelTest?.splits,
       inline: options.parallelTest?.inline,
+      workersOnly: options.parallelTest?.workersOnly,
     });
     if (verdict.ok) {
       onProgress?.(end);
-      return { ...verdict.result, floor, total: end, threads: verdict.parts };
+      return { ...verdict.result, floor, total: end, threads };
     }
   }
   const pages = dbPages(db);
