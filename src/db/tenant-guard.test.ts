@@ -41,6 +41,27 @@ describe('tenant guard plugin', () => {
     ).rejects.toMatchObject({ code: 'DB_TENANT_SCOPE_MISSING' });
   });
 
+  it('finds an unscoped tenant-table sub-query wherever it sits: selection, join, ON, WHERE, ORDER BY, CTE, UPDATE SET, INSERT … SELECT', async () => {
+    const k = db();
+    // Built without plugins, so only the walk of the outer query can see them (a sub-query built on `k` is checked on its own).
+    const bare = k.withoutPlugins();
+    const sub = () => bare.selectFrom('integrations').select('name').limit(1);
+    const attempts: Array<() => Promise<unknown>> = [
+      () => k.selectFrom('tenants').select(() => ['id', sub().as('n')]).execute(),
+      () => k.selectFrom('tenants').innerJoin(sub().select('tenant_id').as('i'), 'i.tenant_id', 'tenants.id').selectAll().execute(),
+      () => k.selectFrom('tenants').innerJoin('tenants as t2', (j) => j.onRef('t2.id', '=', 'tenants.id').on((eb) => eb.exists(sub()))).selectAll().execute(),
+      () => k.selectFrom('tenants').selectAll().where((eb) => eb.and([eb('id', '=', T), eb.exists(sub())])).execute(),
+      () => k.selectFrom('tenants').selectAll().where('name', '=', sub()).execute(),
+      () => k.selectFrom('tenants').selectAll().orderBy(sub()).execute(),
+      () => k.with('x', () => sub()).selectFrom('x').selectAll().execute(),
+      () => k.updateTable('tenants').set({ name: sub() }).where('id', '=', T).execute(),
+      () => k.insertInto('tenants').columns(['id', 'slug', 'name', 'state']).expression(bare.selectFrom('integrations').select(['id', 'name as slug', 'name', 'kind as state'])).execute(),
+    ];
+    for (const [i, attempt] of attempts.entries()) {
+      await expect((async () => attempt())(), `attempt ${i}`).rejects.toMatchObject({ code: 'DB_TENANT_SCOPE_MISSING' });
+    }
+  });
+
   it('lets every query built by the tenant scope through, and platform tables are untouched', async () => {
     const k = db();
     const s = await scopeTenant(sqliteAdapter, k, T);

@@ -41,30 +41,48 @@ function isNode(v: unknown): v is AnyNode {
 }
 
 /**
- * Node kinds that hold only names, operators or bound values, never a query:
- * not descended into (a bound value may be a large array, JSON or bytes).
+ * Node kinds that hold only names, operators, column references or bound
+ * values, never a query: not descended into (a bound value may be a large
+ * array, JSON or bytes). The only thing cached is this per-kind fact, which
+ * holds for every node of the kind; nothing is cached per query.
  */
-const LEAVES = new Set(['IdentifierNode', 'ValueNode', 'PrimitiveValueListNode', 'OperatorNode', 'ColumnNode', 'SchemableIdentifierNode', 'TableNode', 'SelectAllNode']);
+const LEAVES: Readonly<Record<string, true>> = Object.assign(Object.create(null) as Record<string, true>, {
+  IdentifierNode: true,
+  ValueNode: true,
+  PrimitiveValueListNode: true,
+  OperatorNode: true,
+  ColumnNode: true,
+  SchemableIdentifierNode: true,
+  TableNode: true,
+  SelectAllNode: true,
+  // { column: ColumnNode | SelectAllNode, table?: TableNode }: names only, and the commonest node of all.
+  ReferenceNode: true,
+  DefaultInsertValueNode: true,
+});
 
 function visit(node: unknown, tables: ReadonlySet<string>): void {
+  if (typeof node !== 'object' || node === null) return;
   if (Array.isArray(node)) {
     for (const n of node) visit(n, tables);
     return;
   }
-  if (!isNode(node) || LEAVES.has(node.kind)) return;
-  switch (node.kind) {
+  const kind = (node as { kind?: unknown }).kind;
+  if (typeof kind !== 'string' || LEAVES[kind] === true) return;
+  switch (kind) {
     case 'SelectQueryNode':
     case 'UpdateQueryNode':
     case 'DeleteQueryNode':
-      checkFiltered(node, tables);
+      checkFiltered(node as AnyNode, tables);
       break;
     case 'InsertQueryNode':
-      checkInsert(node, tables);
+      checkInsert(node as AnyNode, tables);
       break;
     default:
       break;
   }
-  for (const value of Object.values(node)) {
+  // Kysely's nodes are plain frozen objects: for-in sees exactly their own members, without an array per node.
+  for (const key in node) {
+    const value = (node as Record<string, unknown>)[key];
     if (typeof value === 'object' && value !== null) visit(value, tables);
   }
 }
