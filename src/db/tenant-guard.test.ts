@@ -47,7 +47,7 @@ describe('tenant guard plugin', () => {
     const bare = k.withoutPlugins();
     const sub = () => bare.selectFrom('integrations').select('name').limit(1);
     const attempts: Array<() => Promise<unknown>> = [
-      () => k.selectFrom('tenants').select(() => ['id', sub().as('n')]).execute(),
+      () => k.selectFrom('tenants').select((_eb) => ['id', sub().as('n')]).execute(),
       () => k.selectFrom('tenants').innerJoin(sub().select('tenant_id').as('i'), 'i.tenant_id', 'tenants.id').selectAll().execute(),
       () => k.selectFrom('tenants').innerJoin('tenants as t2', (j) => j.onRef('t2.id', '=', 'tenants.id').on((eb) => eb.exists(sub()))).selectAll().execute(),
       () => k.selectFrom('tenants').selectAll().where((eb) => eb.and([eb('id', '=', T), eb.exists(sub())])).execute(),
