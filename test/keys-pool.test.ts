@@ -249,6 +249,7 @@ describe.each(DIALECTS)('subject key pool on %s', (dialect) => {
     const a = await core.keys.allocateSubject(t);
     core.keys.releaseSubject(t, a);
     expect(await core.keys.allocateSubject(t)).toBe(a);
+    expect(await codeOf(core.keys.allocateSubject('_platform'))).toBe('KEY_MISUSED');
     const stranger = randomUUID();
     core.keys.releaseSubject(t, stranger);
     core.keys.releaseSubject(randomUUID(), a);

@@ -83,6 +83,8 @@ export class SubjectPool {
   }
 
   async allocate(tenantId: string): Promise<string> {
+    // Platform keys have no data subjects (sealSeries ignores a subject for them).
+    if (tenantId.startsWith('_')) throw keyErrors.misused('-', `subject keys belong to tenants, not ${tenantId}`);
     const core = this.#core;
     const p = this.#pool(tenantId);
     for (let dry = 0; ; ) {
