@@ -17,8 +17,8 @@ export function fieldContext(tenantId: string, collection: string, recordId: str
 }
 
 /**
- * Seals each value under the subject's DEK, concurrently (for a new subject
- * after the first, which creates its key); returns field → base64 envelope.
+ * Seals each value under the subject's DEK, concurrently; returns field → base64 envelope. The
+ * subject's key must exist (a new subject's id comes from keys.allocateSubject, key made).
  * Call outside any unit of work (the keyring runs its own).
  */
 export async function sealFields(
@@ -28,14 +28,11 @@ export async function sealFields(
   recordId: string,
   values: Record<string, Scalar>,
   actx: RequestContext,
-  newSubject = false,
 ): Promise<Record<string, string>> {
   const names = Object.keys(values);
-  const one = (f: string) => keys.seal(target, Buffer.from(JSON.stringify(values[f]), 'utf8'), fieldContext(target.tenantId, collection, recordId, f), actx);
-  // A new subject's DEK is created by the first seal; concurrent first seals would each race to create it.
-  const first = newSubject && names.length > 1 ? await one(names[0] as string) : undefined;
-  const rest = await Promise.all((first ? names.slice(1) : names).map(one));
-  const sealed = first ? [first, ...rest] : rest;
+  const sealed = await Promise.all(
+    names.map((f) => keys.seal(target, Buffer.from(JSON.stringify(values[f]), 'utf8'), fieldContext(target.tenantId, collection, recordId, f), actx)),
+  );
   const out: Record<string, string> = {};
   names.forEach((f, i) => (out[f] = (sealed[i] as Buffer).toString('base64')));
   return out;
