@@ -30,7 +30,7 @@ export interface StoredVerifyOptions {
   /**
    * Threads verifying parts of the log, each on its own connection
    * (parallel.ts): this one and threads - 1 workers; 1: this thread alone,
-   * the sequential walk. Default: one per core once the log has
+   * the sequential walk. Default: one per core (at most 8) once the log has
    * PARALLEL_MIN_ENTRIES entries. A pruned log is verified in this thread.
    */
   threads?: number | undefined;
@@ -50,6 +50,9 @@ export type StoredVerifyResult = VerifyResult & {
    */
   readonly threads: number;
 };
+
+/** Threads by default at most: each holds a connection (on PostgreSQL, one of the server's). */
+const DEFAULT_MAX_THREADS = 8;
 
 /** LogPages over the process's connection: one short read transaction per page. */
 function dbPages(db: Db): LogPages {
@@ -84,7 +87,7 @@ async function* leafPages(db: Db, end: number, pageSize: number): AsyncGenerator
 function threadsFor(options: StoredVerifyOptions, end: number): number {
   if (!options.source || end === 0) return 1;
   if (options.threads !== undefined) return Math.max(1, Math.floor(options.threads));
-  return end >= PARALLEL_MIN_ENTRIES ? availableParallelism() : 1;
+  return end >= PARALLEL_MIN_ENTRIES ? Math.min(availableParallelism(), DEFAULT_MAX_THREADS) : 1;
 }
 
 /**
