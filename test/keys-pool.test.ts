@@ -244,6 +244,15 @@ describe.each(DIALECTS)('subject key pool on %s', (dialect) => {
     expect(usage.every((u) => Number(u) === 4096 || Number(u) === 8192)).toBe(true);
   });
 
+  it('a cache invalidation before a new tenant has any key does not fail its first allocation', async () => {
+    const t = randomUUID();
+    const pool = new SubjectPool(core.keys, { batchSize: 4, lowWater: 1 });
+    core.keys.touched(); // the first allocation waits for the generation check ...
+    const first = pool.allocate(t);
+    core.keys.invalidate(); // ... and the cache is invalidated meanwhile
+    expect(isUuid(await first)).toBe(true);
+  });
+
   it('releaseSubject puts an unused id back; unknown ids are ignored', async () => {
     const t = randomUUID();
     const a = await core.keys.allocateSubject(t);

@@ -180,6 +180,10 @@ export class SubjectPool {
   async #revalidate(p: TenantPool, tenantId: string): Promise<number> {
     const core = this.#core;
     const epoch = core.epoch;
+    if (p.ready.length === 0) {
+      p.epoch = epoch; // nothing to check (and a new tenant may have no KEK yet: the refill makes it)
+      return 0;
+    }
     let kek: KeyMaterial;
     try {
       kek = await core.current(kekSeries(tenantId), false);
@@ -187,7 +191,7 @@ export class SubjectPool {
       p.ready = [];
       throw e;
     }
-    const entries = p.ready;
+    const entries = p.ready.slice();
     const cold = entries.filter((e) => !core.isCached(e.keyId));
     const rows = new Map<string, store.VersionRow>();
     if (cold.length > 0) {
