@@ -137,7 +137,7 @@ async function benchVerify(db: Db, file: string, verifier: NoteVerifier, n: numb
   });
   const mb = bytes / 1e6;
   const fmt = (s: number) => `${(n / s / 1000).toFixed(0)}k/s ${(mb / s).toFixed(0)}MB/s`;
-  const labels = [`audit verify from storage, as the CLI (${threads > 0 ? `${threads} worker threads` : 'one thread'})`, '  one thread (--threads 1)'];
+  const labels = [`audit verify from storage, as the CLI (${threads > 0 ? `${threads} threads` : 'one thread'})`, '  one thread (--threads 1)'];
   console.log(row(`raw SHA-256 of each leaf input, ${(bytes / n).toFixed(0)} B, one thread (baseline)`, fmt(hashS)));
   labels.forEach((label, i) => console.log(row(label, fmt(timings[i] as number), fmt(hashS), hashS / (timings[i] as number))));
   console.log(row('  (for scale: the same bytes as one SHA-256 stream)', fmt(streamS)));

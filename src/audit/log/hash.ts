@@ -55,6 +55,19 @@ export function leafHashInPlace(data: Buffer, start: number, end: number): strin
   return oneShotHash('sha256', new Uint8Array(data.buffer, data.byteOffset + start, end - start), 'binary');
 }
 
+/**
+ * Internal: node hash of the two 32-byte hashes at bytes[start + 1, start + 65),
+ * as a latin1 string, hashed in place: bytes[start] is borrowed for the node
+ * prefix and put back (packed runs' stored leaf hashes, see verify.ts).
+ */
+export function nodeHashInPlace(bytes: Uint8Array, start: number): string {
+  const saved = bytes[start] as number;
+  bytes[start] = 0x01;
+  const hash = oneShotHash('sha256', new Uint8Array(bytes.buffer, bytes.byteOffset + start, 1 + 2 * HASH_SIZE), 'binary');
+  bytes[start] = saved;
+  return hash;
+}
+
 /** Internal: node hash of two 32-character latin1 strings, as a latin1 string. */
 export function nodeHashBinary(left: string, right: string): string {
   nodeScratch.write(left, 1, HASH_SIZE, 'latin1');

@@ -78,7 +78,7 @@ describe('verifyLog over packed runs', () => {
     expect(progress).toEqual([8, 16, 24, 32, 40, 48, 50]);
   });
 
-  it('gives the same result as records for any single change, deletion, duplicate or swap, whatever the run size (fast-check)', async () => {
+  it('gives the same result and progress as records for any single change, deletion, duplicate or swap, whatever the run size (fast-check)', async () => {
     const logs = [buildLog(40, 6), buildLog(40, 16), buildLog(40, 40)];
     await fc.assert(
       fc.asyncProperty(
@@ -97,12 +97,15 @@ describe('verifyLog over packed runs', () => {
           if (kind === 'duplicate') entries.splice(i, 0, { ...e });
           if (kind === 'swap' && i < 39) [entries[i], entries[i + 1]] = [entries[i + 1]!, e];
           if (kind === 'renumber') entries.splice(i, 1).forEach(() => entries.forEach((x, k) => (x.index = k)));
-          const byRecord = await verifyLog({ entries: copy(entries), checkpoints: log.checkpoints, verifier });
-          const byRun = await verifyLog({ entries: toRuns(entries, size), checkpoints: log.checkpoints, verifier });
+          const progress: [number[], number[]] = [[], []];
+          const interval = 1 + (seed % 5);
+          const byRecord = await verifyLog({ entries: copy(entries), checkpoints: log.checkpoints, verifier, progressInterval: interval, onProgress: (p) => progress[0].push(p) });
+          const byRun = await verifyLog({ entries: toRuns(entries, size), checkpoints: log.checkpoints, verifier, progressInterval: interval, onProgress: (p) => progress[1].push(p) });
           expect(byRun).toEqual(byRecord);
+          expect(progress[1]).toEqual(progress[0]);
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 400 },
     );
   });
 
