@@ -8,7 +8,7 @@ import type { RequestContext } from '../shared/context.js';
 import type { TenantService } from '../tenants/index.js';
 import { createFileVault, createLocalBlobStore, type FileVault } from './files/index.js';
 import { vaultErrors } from './errors.js';
-import { findCollection, type CollectionRow } from './store.js';
+import { findCollection, findRecordGated, type CollectionRow, type RecordRow } from './store.js';
 import type { Collection, CollectionSchema } from './types.js';
 
 export interface VaultDeps {
@@ -146,6 +146,20 @@ export class VaultCore {
     const loaded = { row, schema: JSON.parse(row.schema) as CollectionSchema };
     this.#collections.set(key, loaded);
     return loaded;
+  }
+
+  /**
+   * A record of the collection by id, in one read that also checks the tenant's state: a tenant
+   * that is not active answers its own error (as `scope`), a record not in this tenant's
+   * collection 404 with a security event.
+   */
+  async record(ctx: RequestContext, tenantId: string, col: LoadedCollection, id: string): Promise<RecordRow> {
+    const row = await this.db.read(async (tx) => findRecordGated(await this.scopeOnly(tx, tenantId), col.row.id, id));
+    if (row?.tenant_state !== 'active') {
+      await this.db.read((tx) => this.scope(tx, tenantId));
+      if (!row) throw await this.guard.scopeMiss(ctx, { tenantId, type: 'record', id });
+    }
+    return row;
   }
 
   forgetCollection(tenantId: string, name: string): void {

@@ -31,12 +31,6 @@ function fileField(col: LoadedCollection, field: string): FieldDef {
 export function fileOps(core: VaultCore) {
   const { db, audit, guard } = core;
 
-  async function record(ctx: RequestContext, tenantId: string, col: LoadedCollection, id: string): Promise<store.RecordRow> {
-    const row = await db.read(async (tx) => store.findRecord(await core.scope(tx, tenantId), col.row.id, id));
-    if (!row) throw await guard.scopeMiss(ctx, { tenantId, type: 'record', id });
-    return row;
-  }
-
   /** Records a refused upload as a `security` event (what was found, never content or names), then rethrows. */
   async function refused(ctx: RequestContext, tenantId: string, col: LoadedCollection, recordId: string, field: string, e: unknown): Promise<never> {
     const r = uploadRefusal(e);
@@ -62,7 +56,7 @@ export function fileOps(core: VaultCore) {
       await guard.assert(ctx, 'records:write', { tenantId });
       const col = await core.collection(ctx, tenantId, name);
       const def = fileField(col, field);
-      const row = await record(ctx, tenantId, col, recordId);
+      const row = await core.record(ctx, tenantId, col, recordId);
       const files = await core.files();
       const inspector = createUploadInspector({ declaredType: upload.declaredType });
       const ref = { tenantId, collection: name, recordId, field };
@@ -105,7 +99,7 @@ export function fileOps(core: VaultCore) {
         if (!reason || !(def.purposes as readonly string[]).includes(reason)) throw vaultErrors.purposeNotDeclared(field, reason);
         guard.assertPurpose(ctx, reason, { tenantId });
       }
-      const row = await record(ctx, tenantId, col, recordId);
+      const row = await core.record(ctx, tenantId, col, recordId);
       const file = await db.read(async (tx) => store.findFile(await core.scope(tx, tenantId), recordId, field));
       if (!file) throw vaultErrors.fileNotFound(field);
       const files = await core.files();

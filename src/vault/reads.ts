@@ -123,12 +123,7 @@ export function recordReadOps(core: VaultCore) {
       await guard.assert(ctx, 'records:read', { tenantId });
       const col = await core.collection(ctx, tenantId, name);
       const plan = planRead(ctx, tenantId, col, opts);
-      const row = await db.read(async (tx) => store.findRecordGated(await core.scopeOnly(tx, tenantId), col.row.id, id));
-      if (row?.tenant_state !== 'active') {
-        // The tenant's own error when it is not active (as core.scope answers), else the record is not in this tenant.
-        await db.read((tx) => core.scope(tx, tenantId));
-        if (!row) throw await guard.scopeMiss(ctx, { tenantId, type: 'record', id });
-      }
+      const row = await core.record(ctx, tenantId, col, id);
       const rec = await present(core, col, row, plan);
       await readAudit(ctx, tenantId, 'vault.record.read', { type: 'record', id }, auditDetails(name, opts.reason, plan, [rec]));
       if (rec.erased) throw vaultErrors.recordErased(id);

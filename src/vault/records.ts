@@ -17,8 +17,7 @@ export function recordWriteOps(core: VaultCore) {
   async function updateOnce(ctx: RequestContext, tenantId: string, name: string, id: string, input: Record<string, unknown>): Promise<VaultRecord> {
     const col = await core.collection(ctx, tenantId, name);
     const values = prepareValues(name, col.schema, input, 'update');
-    const cur = await db.read(async (tx) => store.findRecord(await core.scope(tx, tenantId), col.row.id, id));
-    if (!cur) throw await guard.scopeMiss(ctx, { tenantId, type: 'record', id });
+    const cur = await core.record(ctx, tenantId, col, id);
     const changedPersonal = { ...values.personal };
     const all = { ...values.personal, ...values.plain };
     let newSealed: Record<string, string>;
