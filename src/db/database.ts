@@ -5,6 +5,7 @@ import type { DialectAdapter } from './dialects/adapter.js';
 import { createPostgresAdapter, openPostgres } from './dialects/postgres.js';
 import { openSqlite, sqliteAdapter } from './dialects/sqlite.js';
 import { GroupCommitter, type Control } from './group-commit.js';
+import { SqliteReadUnits } from './sqlite-reads.js';
 import { migrateToLatest, migrationStatus, type MigrationStatus } from './migrations/index.js';
 import { TENANT_TABLES } from './tenant-tables.js';
 import { TenantGuardPlugin } from './tenant-guard.js';
@@ -85,8 +86,7 @@ function openLite(options: DatabaseOptions, plugins: KyselyPlugin[]): Db {
   const committer = new GroupCommitter(h.writer, options.groupCommitMax, () => h.writerRaw.inTransaction, exec);
   const migrationCtx = { adapter: sqliteAdapter, appRole: options.appRole };
   // Prepared once: exec() would parse BEGIN/COMMIT again on every read.
-  const beginRead = h.readerRaw.prepare('BEGIN');
-  const commitRead = h.readerRaw.prepare('COMMIT');
+  const reads = new SqliteReadUnits(h.reader, h.readerRaw.prepare('BEGIN'), h.readerRaw.prepare('COMMIT'), () => h.readerRaw.inTransaction);
   const listeners = new Set<WriteListener>();
   return {
     adapter: sqliteAdapter,
@@ -98,14 +98,7 @@ function openLite(options: DatabaseOptions, plugins: KyselyPlugin[]): Db {
     },
     read(fn) {
       // BEGIN/COMMIT straight on the connection: a consistent snapshot without compiling two queries per read.
-      return h.reader.connection().execute(async (conn) => {
-        beginRead.run();
-        try {
-          return await fn(conn);
-        } finally {
-          if (h.readerRaw.inTransaction) commitRead.run();
-        }
-      });
+      return reads.run(fn);
     },
     migrate: () => migrateToLatest(h.writer as Kysely<unknown>, migrationCtx),
     migrationStatus: () => migrationStatus(h.reader as Kysely<unknown>, migrationCtx),

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database, Tx } from './types.js';
 
 /** The transaction-control statements a batch runs. */
@@ -25,7 +25,7 @@ export class GroupCommitter {
   readonly #db: Kysely<Database>;
   readonly #max: number;
   readonly #inTransaction: () => boolean;
-  readonly #exec: (conn: Kysely<Database>, statement: Control) => Promise<unknown>;
+  readonly #exec: (statement: Control) => void;
   #queue: Unit[] = [];
   #running = false;
   #closed = false;
@@ -33,15 +33,15 @@ export class GroupCommitter {
   readonly stats = { batches: 0, units: 0 };
 
   /**
-   * `exec` runs a transaction-control statement on the writer's connection;
-   * by default through Kysely (compiled each time), but a caller holding the
-   * raw connection passes prepared statements: five per unit add up.
+   * `exec` runs a transaction-control statement on the writer's raw
+   * connection, synchronously (prepared statements): through Kysely each
+   * would be compiled and awaited, and there are two per unit.
    */
-  constructor(db: Kysely<Database>, max: number, inTransaction: () => boolean, exec?: (statement: Control) => void) {
+  constructor(db: Kysely<Database>, max: number, inTransaction: () => boolean, exec: (statement: Control) => void) {
     this.#db = db;
     this.#max = max;
     this.#inTransaction = inTransaction;
-    this.#exec = exec ? async (_conn, statement) => exec(statement) : (conn, statement) => sql.raw(statement).execute(conn);
+    this.#exec = exec;
   }
 
   run<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -78,7 +78,7 @@ export class GroupCommitter {
   async #runBatch(conn: Kysely<Database>, batch: Unit[]): Promise<void> {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
-      await this.#exec(conn, 'begin immediate');
+      this.#exec('begin immediate');
     } catch (error) {
       for (const u of batch) u.reject(error);
       return;
@@ -93,15 +93,15 @@ export class GroupCommitter {
         outcomes.push({ ok: false, error: new Error('transaction aborted by an earlier failure in its batch') });
         continue;
       }
-      if (!alone) await this.#exec(conn, 'savepoint unit');
+      if (!alone) this.#exec('savepoint unit');
       try {
         const value = await unit.fn(conn);
-        if (!alone) await this.#exec(conn, 'release unit');
+        if (!alone) this.#exec('release unit');
         outcomes.push({ ok: true, value });
       } catch (error) {
         if (this.#inTransaction() && !alone) {
-          await this.#exec(conn, 'rollback to unit');
-          await this.#exec(conn, 'release unit');
+          this.#exec('rollback to unit');
+          this.#exec('release unit');
         }
         outcomes.push({ ok: false, error });
       }
@@ -109,9 +109,15 @@ export class GroupCommitter {
     try {
       if (!this.#inTransaction()) throw new Error('transaction aborted');
       if (alone && outcomes[0]?.ok === false) throw new Error('its only unit failed');
-      await this.#exec(conn, 'commit');
+      this.#exec('commit');
     } catch (error) {
-      if (this.#inTransaction()) await this.#exec(conn, 'rollback').catch(() => undefined);
+      if (this.#inTransaction()) {
+        try {
+          this.#exec('rollback');
+        } catch {
+          // The COMMIT's error is the one to report.
+        }
+      }
       batch.forEach((u, i) => u.reject(outcomes[i]?.ok === false ? (outcomes[i] as { error: unknown }).error : error));
       return;
     }
