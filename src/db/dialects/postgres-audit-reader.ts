@@ -32,7 +32,7 @@ const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** Connects to `url` as `appRole`, every transaction read-only. */
 export async function openPostgresAuditReader(url: string, appRole: string): Promise<AuditLogReader> {
-  const client = new pg.Client({ connectionString: url });
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
     await client.query(`SET ROLE ${quoteIdent(appRole)}`);
