@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { scopeTenant } from '../src/db/index.js';
+import { scopeTenant, type Db, type Tx } from '../src/db/index.js';
 import { DIALECTS, testApp, type TestApp } from './helpers/app.js';
 import { ALL_PURPOSES, apiKey, createCollection, newTenant, ORDERS, recordsApi } from './helpers/vault.js';
 
@@ -128,6 +128,32 @@ describe.each(DIALECTS)('vault subjects of new records on %s', (dialect) => {
     expect(allocated).toHaveLength(1);
     expect(released).toEqual(allocated);
     expect(await subjectRows(t, tid)).toHaveLength(1);
+  });
+
+  it('a create whose unit finished but whose write then failed keeps its allocated id out of the pool (it may be committed), never hands it out again', async () => {
+    let failAfterCreate = false;
+    // Stands for a failure after the unit ran (a COMMIT or an onWrite listener failing): the record may be there.
+    const wrapDb = (db: Db): Db =>
+      Object.assign(Object.create(db) as Db, {
+        async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+          const out = await db.write(fn);
+          if (failAfterCreate && out && typeof out === 'object' && 'withheld' in out) throw new Error('failed after the unit');
+          return out;
+        },
+      });
+    t = await testApp(dialect, { wrapDb });
+    const { tid, orders } = await ordersTenant(t);
+    const { allocated, released } = watchAllocations(t);
+    failAfterCreate = true;
+    expect((await orders.create({ customerEmail: 'kim@example.org', total: 1 })).statusCode).toBe(500);
+    failAfterCreate = false;
+    expect(allocated).toHaveLength(1);
+    expect(released).toEqual([]);
+    const rows = await subjectRows(t, tid);
+    expect(rows.map((r) => r.subject_id)).toEqual(allocated);
+    // The next new person gets another id.
+    const next = (await orders.create({ customerEmail: 'lee@example.org', total: 2 })).json();
+    expect(next.subjectId).not.toBe(allocated[0]);
   });
 
   it('a suspended tenant: creates and reads by id answer the tenant state, never a record (with its collection in memory)', async () => {

@@ -84,7 +84,9 @@ export function recordCreate(core: VaultCore) {
     ]);
     const plan = await planSubject(core, ctx, tenantId, lookup, learned);
     const allocated = plan.how === 'fresh' || plan.how === 'replace';
-    let kept = false;
+    // Set as the unit's last step: an allocated id is given back only if its unit failed (rolled back, surely not kept);
+    // a unit that finished and then failed to commit leaks its id instead (an unused key) rather than risk handing out a used one.
+    let unitDone = false;
     try {
       const id = newId();
       const sealed = await sealFields(keys, { tenantId, subjectId: plan.subjectId }, name, id, values.personal, ctx).catch((e: unknown) => {
@@ -100,9 +102,9 @@ export function recordCreate(core: VaultCore) {
         await audit.record(tx, ctx, vaultEvent('vault.record.create', ACTIVITY.CREATE, tenantId, { type: 'record', id }, details));
         const reply = written(col, row, values.plain, Object.keys(values.personal));
         await idempotency.remember(tx, ctx, 201, reply);
+        unitDone = true;
         return reply;
       });
-      kept = true;
       core.rememberSubject(tenantId, lookup, plan.subjectId);
       return out;
     } catch (e) {
@@ -114,8 +116,7 @@ export function recordCreate(core: VaultCore) {
       }
       throw e;
     } finally {
-      // Nothing committed names an allocated id that lost: it goes back to the keyring's pool.
-      if (allocated && !kept) keys.releaseSubject(tenantId, plan.subjectId);
+      if (allocated && !unitDone) keys.releaseSubject(tenantId, plan.subjectId);
     }
   }
 
