@@ -259,7 +259,15 @@ export async function deleteFieldFiles(s: TenantScope, collectionId: string, fie
   return rows;
 }
 
-/** Record ids holding `hmac` in `field` (equality search). */
+/**
+ * Record ids holding `hmac` in `field` (equality search), ascending. Ordered
+ * by the primary key's last column (slot: '' for a unique field's single row,
+ * else the record id), so the lookup is a primary-key range: ORDER BY
+ * record_id made SQLite's planner walk the (tenant_id, record_id) index over
+ * every index row of the tenant instead (search latency grew with the
+ * tenant's records: 42 ms at 100k). Sorted here too, for a field whose
+ * uniqueness changed and holds rows of both kinds.
+ */
 export async function indexLookup(s: TenantScope, collectionId: string, field: string, hmac: string, limit: number): Promise<string[]> {
   const rows = await s
     .selectFrom('vault_index')
@@ -267,10 +275,10 @@ export async function indexLookup(s: TenantScope, collectionId: string, field: s
     .where('collection_id', '=', collectionId)
     .where('field', '=', field)
     .where('hmac', '=', hmac)
-    .orderBy('record_id')
+    .orderBy('slot')
     .limit(limit)
     .execute();
-  return rows.map((r) => r.record_id);
+  return rows.map((r) => r.record_id).sort();
 }
 
 /** Who already holds these unique values (other than `exceptRecord`). */
