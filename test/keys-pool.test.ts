@@ -253,6 +253,22 @@ describe.each(DIALECTS)('subject key pool on %s', (dialect) => {
     expect(isUuid(await first)).toBe(true);
   });
 
+  it('an id released after a KEK rotation is not handed out again (its key is wrapped by the old KEK)', async () => {
+    const admin = adminOf(core);
+    const t = randomUUID();
+    const pool = new SubjectPool(core.keys, { batchSize: 8, lowWater: 2 });
+    const a = await pool.allocate(t);
+    const rotated = await admin.rotateTenant(sys, t);
+    // The failed create's seal: caches the key again under the new epoch.
+    await core.keys.seal({ tenantId: t, subjectId: a }, Buffer.from('x'), { tenantId: t, purpose: 'vault/v1/c', objectId: 'r', field: 'f' });
+    const b = await pool.allocate(t);
+    expect((await subjectKey(core, t, b)).version?.parent_id).toBe(rotated.keyId);
+    pool.release(t, a);
+    const more = await Promise.all(Array.from({ length: 10 }, () => pool.allocate(t)));
+    expect(more).not.toContain(a);
+    for (const id of more) expect((await subjectKey(core, t, id)).version?.parent_id).toBe(rotated.keyId);
+  });
+
   it('releaseSubject puts an unused id back; unknown ids are ignored', async () => {
     const t = randomUUID();
     const a = await core.keys.allocateSubject(t);

@@ -131,8 +131,11 @@ export class SubjectPool {
     const e = p?.recent.get(subjectId);
     if (!p || !e) return;
     p.recent.delete(subjectId);
-    // Checked again like any entry before it is handed out (cache epoch, KEK).
+    // Checked again before it is handed out: the KEK may have rotated since (and a seal in the failed
+    // create may have cached the key again under the new epoch), so the pool revalidates every entry
+    // against the current KEK first. Releases are rare (a lost race), so one revalidation each is cheap.
     p.ready.unshift(e);
+    p.epoch = -1;
   }
 
   /**
