@@ -45,7 +45,7 @@ export function toEntryRun(row: EntryRunRow): LogEntryRun | undefined {
   const indexes = parseList(row.idxs, n);
   const lengths = parseList(row.lens, n);
   if (indexes === undefined || lengths === undefined) return undefined;
-  // A typed array: it goes to the leaf worker (leaf-worker.ts) as one copy instead of n numbers.
+  // A typed array: n end offsets in one allocation.
   const ends = new Float64Array(n);
   let end = 0;
   for (let i = 0; i < n; i++) {
