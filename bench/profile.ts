@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { serverCpu, startServer, stopServer } from './lib.js';
+import { COLLECTION_BODY, recordBody } from './vault.js';
 
 const args = process.argv.slice(2);
 const what = args[0] ?? 'vault-new';
@@ -22,19 +23,8 @@ const seconds = opt('--seconds', 6);
 const connections = opt('--connections', 50);
 const profDir = args.includes('--prof') ? mkdtempSync(path.join(os.tmpdir(), 'custos-prof-')) : undefined;
 
-const COLLECTION = {
-  name: 'customers',
-  subjectField: 'customer',
-  retentionDays: 365,
-  fields: {
-    customer: { type: 'string', personal: true, category: 'user.unique_id', required: true, purposes: ['app_functionality', 'support'] },
-    email: { type: 'email', personal: true, category: 'user.contact.email', required: true, unique: true, purposes: ['app_functionality', 'support'] },
-    name: { type: 'string', personal: true, category: 'user.name', purposes: ['app_functionality'] },
-    phone: { type: 'phone', personal: true, category: 'user.contact.phone_number', region: 'DE', purposes: ['app_functionality'] },
-    plan: { type: 'string' },
-  },
-};
-const record = (i: number, s: number) => JSON.stringify({ fields: { customer: `cust-${s}`, email: `Bench-${i}@Example.test`, name: `Person ${i}`, phone: '030 1234567', plan: 'pro' } });
+const COLLECTION = COLLECTION_BODY;
+const record = (i: number, s: number) => recordBody(i, s);
 
 interface Req {
   method: 'GET' | 'POST';

@@ -16,7 +16,7 @@ const load1 = () => `load ${os.loadavg()[0]!.toFixed(1)}`;
 const ms = (r: LoadResult) => `p50 ${r.p50} ms, p99 ${r.p99} ms`;
 
 /** A customers collection: each created record is a new data subject (a new DEK), as at sign-up. */
-const COLLECTION_BODY = {
+export const COLLECTION_BODY = {
   name: COLLECTION,
   subjectField: 'customer',
   retentionDays: 365,
@@ -28,7 +28,7 @@ const COLLECTION_BODY = {
     plan: { type: 'string' },
   },
 };
-const recordBody = (i: number | string, customer: number | string = i) =>
+export const recordBody = (i: number | string, customer: number | string = i) =>
   JSON.stringify({ fields: { customer: `cust-${customer}`, email: `Bench-${i}@Example.test`, name: `Person ${i}`, phone: '030 1234567', plan: 'pro' } });
 /** Seeded records share a subject in groups of this many (one DEK per group), which makes 100k seedable in minutes. */
 const SEED_PER_SUBJECT = 20;
