@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase, reusableQuery, scopeTenant, type Db, type TouchedTable, type Tx } from '../src/db/index.js';
-import { DIALECTS, testEnv, type TestEnv } from './helpers/app.js';
+import { reusableQuery, scopeTenant, type Db, type TouchedTable, type Tx } from '../src/db/index.js';
+import { DIALECTS } from './helpers/app.js';
+import { testDb } from './helpers/db.js';
 
 const T1 = '01890a5d-ac96-774b-bcce-b302099a8057';
 const NOW = '2030-01-01T00:00:00.000Z';
@@ -9,17 +10,15 @@ const id = (i: number) => `01890a5d-ac96-774b-bcce-${String(i).padStart(12, '0')
 const setName = reusableQuery((tx, p: { id: string; name: string }) => tx.updateTable('tenants').set({ name: p.name }).where('id', '=', p.id));
 
 describe.each(DIALECTS)('db units (%s)', (dialect) => {
-  let env: TestEnv;
   let db: Db;
+  let cleanup: (() => Promise<void>) | undefined;
   afterEach(async () => {
-    await db?.close();
-    await env?.cleanup();
+    await cleanup?.();
+    cleanup = undefined;
   });
 
   async function open(): Promise<Db> {
-    env = await testEnv(dialect);
-    db = openDatabase({ dataDir: env.dataDir, databaseUrl: env.config.databaseUrl, appRole: env.config.database.appRole, poolSize: 4, groupCommitMax: 64 });
-    await db.migrate();
+    ({ db, cleanup } = await testDb(dialect, { poolSize: 4, groupCommitMax: 64 }));
     return db;
   }
 

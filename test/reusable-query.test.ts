@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase, reusableQuery, scopeTenant, type Db, type TouchedTable, type Tx } from '../src/db/index.js';
-import { DIALECTS, testEnv, type TestEnv } from './helpers/app.js';
+import { reusableQuery, scopeTenant, type Db, type TouchedTable, type Tx } from '../src/db/index.js';
+import { DIALECTS } from './helpers/app.js';
+import { testDb } from './helpers/db.js';
 
 const T1 = '01890a5d-ac96-774b-bcce-b302099a8057';
 const T2 = '01890a5d-ac96-774b-bcce-b302099a8058';
@@ -53,17 +54,15 @@ async function seedTenants(db: Db): Promise<void> {
 }
 
 describe.each(DIALECTS)('reusableQuery (%s)', (dialect) => {
-  let env: TestEnv;
   let db: Db;
+  let cleanup: (() => Promise<void>) | undefined;
   afterEach(async () => {
-    await db?.close();
-    await env?.cleanup();
+    await cleanup?.();
+    cleanup = undefined;
   });
 
   async function open(): Promise<Db> {
-    env = await testEnv(dialect);
-    db = openDatabase({ dataDir: env.dataDir, databaseUrl: env.config.databaseUrl, appRole: env.config.database.appRole, poolSize: 2, groupCommitMax: 64 });
-    await db.migrate();
+    ({ db, cleanup } = await testDb(dialect, { poolSize: 2, groupCommitMax: 64 }));
     return db;
   }
 

@@ -1,16 +1,16 @@
 import { openDatabase, type Db } from '../../src/db/index.js';
 import { testEnv, type Dialect, type TestEnv } from './app.js';
 
-/** A migrated database alone (no app): for store-level suites on each dialect. */
-export async function testDb(dialect: Dialect): Promise<{ db: Db; env: TestEnv; cleanup: () => Promise<void> }> {
+/** A migrated database alone (no app): for store-level suites on each dialect; `opts` override the pool and group-commit sizes. */
+export async function testDb(dialect: Dialect, opts: { poolSize?: number; groupCommitMax?: number } = {}): Promise<{ db: Db; env: TestEnv; cleanup: () => Promise<void> }> {
   const env = await testEnv(dialect);
   const { config } = env;
   const db = openDatabase({
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
     appRole: config.database.appRole,
-    poolSize: 4,
-    groupCommitMax: config.database.groupCommitMax,
+    poolSize: opts.poolSize ?? 4,
+    groupCommitMax: opts.groupCommitMax ?? config.database.groupCommitMax,
   });
   try {
     await db.migrate();
