@@ -54,17 +54,22 @@ export function startServer(mode: string, env: Record<string, string> = {}, exec
   });
 }
 
-/** The server process's CPU time so far in microseconds (user + system), asked over IPC (bench/server.ts). */
-export function serverCpu(child: ChildProcess): Promise<number> {
+/** Sends `request` to a bench server and resolves with its first message that carries `answer` (bench/server.ts). */
+export function ask<T extends object>(child: ChildProcess, request: object, answer: keyof T & string): Promise<T> {
   return new Promise((resolve) => {
-    const onMessage = (m: { cpuMicros?: number }) => {
-      if (m.cpuMicros === undefined) return;
+    const onMessage = (m: Record<string, unknown>) => {
+      if (m[answer] === undefined) return;
       child.off('message', onMessage);
-      resolve(m.cpuMicros);
+      resolve(m as T);
     };
     child.on('message', onMessage);
-    child.send({ cpu: true });
+    child.send(request);
   });
+}
+
+/** The server process's CPU time so far in microseconds (user + system). */
+export async function serverCpu(child: ChildProcess): Promise<number> {
+  return (await ask<{ cpuMicros: number }>(child, { cpu: true }, 'cpuMicros')).cpuMicros;
 }
 
 export async function stopServer(child: ChildProcess): Promise<void> {

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
 import BetterSqlite3 from 'better-sqlite3';
-import { header, load, row, serverCpu, startServer, stopServer, type LoadResult } from './lib.js';
+import { ask, header, load, row, serverCpu, startServer, stopServer, type LoadResult } from './lib.js';
 import { createFloor } from './vault-floor.js';
 
 /** Issue 6: record create, read and equality search through the HTTPS API, beside a bare route and raw SQLite. */
@@ -97,29 +97,13 @@ async function drive(opts: { url: string; token: string; seconds: number; connec
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
 }
 
-function seed(child: ChildProcess, job: { url: string; body: string; count: number; from: number; token: string; perSubject: number }): Promise<{ seeded: number; failed: number; firstError: string; ms: number }> {
-  return new Promise((resolve) => {
-    const onMessage = (m: { seeded?: number }) => {
-      if (m.seeded === undefined) return;
-      child.off('message', onMessage);
-      resolve(m as never);
-    };
-    child.on('message', onMessage);
-    child.send({ seed: { ...job, concurrency: 64 } });
-  });
+function seed(child: ChildProcess, job: { url: string; body: string; count: number; from: number; token: string; perSubject: number }) {
+  return ask<{ seeded: number; failed: number; firstError: string; ms: number }>(child, { seed: { ...job, concurrency: 64 } }, 'seeded');
 }
 
 /** Audit events not yet sequenced plus entries the SIEM has not evaluated (bench/server.ts serveBacklog). */
-function backlog(child: ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
-    const onMessage = (m: { backlog?: number }) => {
-      if (m.backlog === undefined) return;
-      child.off('message', onMessage);
-      resolve(m.backlog);
-    };
-    child.on('message', onMessage);
-    child.send({ backlog: true });
-  });
+async function backlog(child: ChildProcess): Promise<number> {
+  return (await ask<{ backlog: number }>(child, { backlog: true }, 'backlog')).backlog;
 }
 
 /** Raw better-sqlite3, same durability (WAL, synchronous=FULL): a record row, its blind-index row and an outbox row per create. */
