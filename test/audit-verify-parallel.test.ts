@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointKey, createAuditRecorder, signerFromPrivateKey, verifyStoredLog } from '../src/audit/index.js';
 import { leafHash } from '../src/audit/log/index.js';
 import { createSequencer } from '../src/audit/sequencer/index.js';
-import { verifyInParallel } from '../src/audit/verify/parallel.js';
+import { startVerifyCrew } from '../src/audit/verify/crew.js';
+import { guidedSplits, verifyInParallel } from '../src/audit/verify/parallel.js';
 import type { StoredVerifyOptions } from '../src/audit/verify/stored.js';
 import { readOnlySource, type ReadOnlySource } from '../src/db/dialects/audit-reader.js';
 import { openDatabase, type Db } from '../src/db/index.js';
@@ -135,6 +136,26 @@ const TAMPERS: Record<string, Tamper> = {
   },
 };
 
+describe('guided split points', () => {
+  it('cut [0, end) into aligned parts of at least 4096 entries that shrink towards the end (fast-check)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 5_000_000 }), fc.integer({ min: 2, max: 8 }), (end, threads) => {
+        const bounds = [0, ...guidedSplits(end, threads), end];
+        const sizes = bounds.slice(1).map((b, i) => b - (bounds[i] as number));
+        for (const s of bounds.slice(1, -1)) expect(s % 16).toBe(0);
+        for (const size of sizes) expect(size).toBeGreaterThanOrEqual(Math.min(end, 4096));
+        // Every part but the last is no larger than the one before; the last takes the rest (under the one before plus 4096).
+        for (let k = 0; k + 2 < sizes.length; k++) expect(sizes[k + 1]).toBeLessThanOrEqual(sizes[k] as number);
+        if (sizes.length > 1) expect(sizes.at(-1)).toBeLessThan((sizes.at(-2) as number) + 4096);
+        expect(sizes[0]).toBeLessThanOrEqual(Math.max(Math.ceil(end / (2 * threads) / 16) * 16, end < 8192 ? end : 4096));
+      }),
+      { numRuns: 500 },
+    );
+    expect(guidedSplits(500_000, 2).length).toBeLessThan(40);
+    expect(guidedSplits(8000, 2)).toEqual([]);
+  });
+});
+
 describe.each(DIALECTS)('parallel audit verification on %s', (dialect) => {
   let env: TestEnv;
   let db: Db;
@@ -181,6 +202,38 @@ describe.each(DIALECTS)('parallel audit verification on %s', (dialect) => {
     expect(progress.at(-1)).toBe(ENTRIES);
     // Without a source (the server's scheduled verification), one thread.
     expect((await verifyStoredLog(db, { verifier: KEY.verifier, origin: ORIGIN, threads: 4 })).threads).toBe(0);
+  });
+
+  it('uses workers started before it (as the CLI starts them), with the same result as one thread; a crew runs one job', async () => {
+    const crew = startVerifyCrew(source, 2);
+    try {
+      const parts = await verifyStoredLog(db, base({ threads: 3, crew, parallelTest: { splits: [96, 160, 224], workersOnly: true } }));
+      expect(parts).toMatchObject({ ok: true, size: ENTRIES, threads: 3 });
+      expect(withoutThreads(parts)).toEqual(withoutThreads(await verifyStoredLog(db, base({ threads: 1 }))));
+    } finally {
+      await crew.close();
+    }
+    expect(() => crew.run({ parts: [], verifiers: [], origin: ORIGIN, pageSize: 10, counter: new Int32Array(new SharedArrayBuffer(8)) }, () => {})).toThrow();
+    await crew.close();
+    // Too small for parts by default: the crew is left unused (the CLI closes it).
+    const idle = startVerifyCrew(source, 1);
+    try {
+      expect(await verifyStoredLog(db, base({ crew: idle }))).toMatchObject({ ok: true, size: ENTRIES, threads: 0 });
+    } finally {
+      await idle.close();
+    }
+  });
+
+  it('a crew whose workers cannot connect still ends in the one-thread answer', async () => {
+    const nowhere: ReadOnlySource =
+      source.dialect === 'sqlite' ? { dialect: 'sqlite', file: `${env.dataDir}/missing.db` } : { ...source, url: 'postgres://127.0.0.1:1/nowhere' };
+    const crew = startVerifyCrew(nowhere, 1);
+    try {
+      const r = await verifyStoredLog(db, base({ threads: 2, crew, parallelTest: { splits: [128] } }));
+      expect(r).toMatchObject({ ok: true, size: ENTRIES, threads: 0 });
+    } finally {
+      await crew.close();
+    }
   });
 
   it('witnesses falling in any part are checked there; one the log does not extend is a fault', async () => {

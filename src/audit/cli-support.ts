@@ -14,7 +14,8 @@ import { writeExport } from './bundle/write.js';
 import { auditLogError } from './errors.js';
 import { ed25519RawPublicKey, formatVerifierKey, noteVerifier, openCheckpoint, parseVerifierKey, type NoteVerifier } from './log/index.js';
 import { ensureRetention } from './retention.js';
-import { verifyStoredLog, type StoredVerifyResult } from './verify/stored.js';
+import { startVerifyCrew, type VerifyCrew } from './verify/crew.js';
+import { largeLogThreads, verifyStoredLog, type StoredVerifyResult } from './verify/stored.js';
 
 /** Keys the CLI trusts: every version the log was signed with, as verifiers and C2SP verifier keys. */
 export interface TrustedKeys {
@@ -78,10 +79,23 @@ export function parseThreads(value: string | undefined): number | undefined {
   return n;
 }
 
+const sourceOf = (config: Config) => readOnlySource({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, appRole: config.database.appRole });
+
+/**
+ * The workers `audit verify` may use, started before it opens the keyring and
+ * the database so that they are ready when verification starts (none for
+ * --threads 1 or one core; unused and closed when the log is small).
+ */
+export function startVerifyWorkers(config: Config, threads: number | undefined): VerifyCrew | undefined {
+  const count = largeLogThreads(threads) - 1;
+  return count > 0 ? startVerifyCrew(sourceOf(config), count) : undefined;
+}
+
 /**
  * Verifies the stored log, printing progress to `progress` (stderr) at most
  * every half second; in parts on `threads` threads, each with its own
- * read-only connection (default: one per core once the log is large).
+ * read-only connection (default: one per core once the log is large), on
+ * the workers of `crew` when given.
  */
 export async function verifyWithProgress(
   db: Db,
@@ -90,14 +104,16 @@ export async function verifyWithProgress(
   witness: string[],
   progress: (line: string) => void,
   threads?: number,
+  crew?: VerifyCrew,
 ): Promise<StoredVerifyResult> {
   let last = 0;
   const result = await verifyStoredLog(db, {
     verifier: keys.list.map((k) => k.verifier),
     origin: config.deploymentName,
     witness,
-    source: readOnlySource({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, appRole: config.database.appRole }),
+    source: sourceOf(config),
     threads,
+    crew,
     onProgress: (n, total) => {
       const now = Date.now();
       if (now - last < 500 && n < total) return;

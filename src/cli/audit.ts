@@ -57,9 +57,15 @@ function registerVerify(audit: AuditCommand, deps: AuditCliDeps): void {
         const support = await import('../audit/cli-support.js');
         const witness = (o.against ?? []).map(support.readWitness);
         const threads = support.parseThreads(o.threads);
-        const result = await withAudit(config, o.key, (core, keys) => support.verifyWithProgress(core.db, config, keys, witness, err, threads));
-        out(support.describeVerify(result));
-        return result.ok ? EXIT.OK : EXIT.FOUND;
+        // Workers boot (~0.1-0.2 s each) while the keyring and the database open.
+        const crew = support.startVerifyWorkers(config, threads);
+        try {
+          const result = await withAudit(config, o.key, (core, keys) => support.verifyWithProgress(core.db, config, keys, witness, err, threads, crew));
+          out(support.describeVerify(result));
+          return result.ok ? EXIT.OK : EXIT.FOUND;
+        } finally {
+          await crew?.close();
+        }
       }),
     );
 }

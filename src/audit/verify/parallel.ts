@@ -1,8 +1,8 @@
 /**
  * Parallel verification of a stored (unpruned) log: [0, end) is split into
- * contiguous parts, a few per thread; this thread and `threads - 1` worker
- * threads take parts from a shared counter (a thread that starts late or
- * runs slow just takes fewer), each on a read-only connection of its own,
+ * contiguous parts that shrink towards the end; this thread and `threads - 1`
+ * worker threads (crew.ts) take parts from a shared counter (a thread that
+ * starts late or runs slow just takes fewer), each on a read-only connection of its own,
  * running the core verifier (log/verify.ts) over the part: leaf hashes
  * recomputed and compared, index continuity, and every checkpoint and
  * witness whose size falls in the part, signature and root.
@@ -20,19 +20,18 @@
  * says nothing about the log; the caller then runs the sequential verifier,
  * which gives the exact diagnosis (stored.ts).
  */
-import { Worker } from 'node:worker_threads';
-import type { ReadOnlySource } from '../../db/dialects/audit-reader.js';
+import { openAuditReader, type AuditLogReader, type ReadOnlySource } from '../../db/dialects/audit-reader.js';
 import type { Db } from '../../db/index.js';
 import { ed25519RawPublicKey, loadTreeState, openCheckpoint, type NoteVerifier, type TreeState, type VerifyOk } from '../log/index.js';
 import { nodeReader } from '../store.js';
+import { startVerifyCrew, type VerifyCrew } from './crew.js';
 import { stopTaking, takeParts, type Job, type Part, type PartReport } from './range.js';
 
-/** Logs smaller than this are verified in one thread unless a thread count is forced (a worker costs ~30-60 ms of start-up). */
+/** Logs smaller than this are verified in one thread unless a thread count is forced (a worker costs ~0.1 s to start). */
 export const PARALLEL_MIN_ENTRIES = 32_768;
 /** Split points are multiples of this, so the compact range there is made of stored nodes only (level >= 4, store.ts). */
 const ALIGN = 16;
-/** Parts per thread: a late or slowed thread leaves little for the others to wait on; each part costs a few queries. */
-const PARTS_PER_THREAD = 4;
+/** The smallest part (entries): each costs a few queries and a verifier's set-up. */
 const MIN_PART = 4096;
 
 export interface ParallelOptions {
@@ -43,11 +42,13 @@ export interface ParallelOptions {
   readonly verifiers: readonly NoteVerifier[];
   readonly origin: string;
   readonly witness: readonly string[];
-  /** Threads verifying, this one included (>= 2). */
+  /** Threads verifying, this one included (>= 2); with `crew`, its size + 1. */
   readonly threads: number;
+  /** Workers started earlier (crew.ts), owned by the caller; else this starts threads - 1 and ends them. */
+  readonly crew?: VerifyCrew | undefined;
   readonly pageSize: number;
   readonly onProgress?: ((processed: number) => void) | undefined;
-  /** Tests: these split points (0 < s < end) instead of even ones; every part in this thread (no workers), or every part in the workers. */
+  /** Tests: these split points (0 < s < end) instead of the guided ones; every part in this thread (no workers), or every part in the workers. */
   readonly splits?: readonly number[] | undefined;
   readonly inline?: boolean | undefined;
   readonly workersOnly?: boolean | undefined;
@@ -57,41 +58,22 @@ export type ParallelVerdict = { readonly ok: true; readonly result: VerifyOk } |
 
 const doubt = (why: string): ParallelVerdict => ({ ok: false, doubt: why });
 
-/** Split points for `parts` nearly equal parts of [0, end), multiples of ALIGN; fewer when the log is too small. */
-export function evenSplits(end: number, parts: number): number[] {
-  const splits: number[] = [];
-  for (let k = 1; k < parts; k++) {
-    const s = Math.floor((end * k) / parts / ALIGN) * ALIGN;
-    if (s > (splits.at(-1) ?? 0) && s < end) splits.push(s);
-  }
-  return splits;
-}
-
-/** How many parts for `threads` threads: PARTS_PER_THREAD each while parts stay >= MIN_PART entries, at least one per thread. */
-const partCount = (end: number, threads: number): number => Math.max(threads, Math.min(threads * PARTS_PER_THREAD, Math.floor(end / MIN_PART)));
-
 /**
- * A worker taking parts of `job`: the built range-worker.js next to this
- * file, or, when this runs from TypeScript sources (tests, under tsx),
- * range-worker.ts loaded through tsx, which a worker does not inherit.
+ * Split points of [0, end) for `threads` threads, guided: each part is
+ * 1/(2 threads) of what is left (multiples of ALIGN, at least MIN_PART), so
+ * parts shrink towards the end. Threads take them in order; a thread that
+ * starts late or runs slow takes fewer, and whichever part is last to finish
+ * is small, so the threads end close together.
  */
-function startWorker(job: Job): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./range-worker.js', import.meta.url), { workerData: job });
-  const url = JSON.stringify(new URL('./range-worker.ts', import.meta.url).href);
-  return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${url}); })`, { eval: true, workerData: job });
-}
-
-/** Resolves once the worker took its last part, with undefined, or with what went wrong. */
-function workerDone(worker: Worker, onReport: (r: PartReport) => void): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    worker.on('message', (m: PartReport | { kind: 'finished' } | { kind: 'error'; message: string }) => {
-      if (m.kind === 'finished') resolve(undefined);
-      else if (m.kind === 'error') resolve(`worker: ${m.message}`);
-      else onReport(m);
-    });
-    worker.on('error', (e) => resolve(`worker: ${e.message}`));
-    worker.on('exit', (code) => resolve(`worker exited (${code})`));
-  });
+export function guidedSplits(end: number, threads: number): number[] {
+  const splits: number[] = [];
+  for (let at = 0; ; ) {
+    const size = Math.ceil(Math.max(MIN_PART, (end - at) / (2 * threads)) / ALIGN) * ALIGN;
+    // The last part takes the rest rather than leave a sliver.
+    if (end - at - size < MIN_PART) return splits;
+    at += size;
+    splits.push(at);
+  }
 }
 
 const sameState = (a: { size: number; frontier: readonly Uint8Array[] }, b: TreeState): boolean =>
@@ -133,20 +115,43 @@ function partsOf(options: ParallelOptions, bounds: readonly number[], starts: re
  * caller's connection, used for the stored compact ranges at the split points.
  */
 export async function verifyInParallel(db: Pick<Db, 'read'>, options: ParallelOptions): Promise<ParallelVerdict> {
+  // Workers and this thread's connection first: they start while the split points' compact ranges are read.
+  const own = options.crew === undefined && !options.inline ? startVerifyCrew(options.source, options.threads - 1) : undefined;
+  const crew = options.inline ? undefined : (options.crew ?? own);
+  const reader = openAuditReader(options.source);
+  reader.catch(() => {});
+  try {
+    const threads = crew ? crew.size + 1 : options.threads;
+    const prepared = await prepare(db, options, threads);
+    if (!prepared.ok) return prepared;
+    return await runParts(options, prepared.parts, crew, await reader);
+  } catch (e) {
+    return doubt(e instanceof Error ? e.message : String(e));
+  } finally {
+    await reader.then((r) => r.close()).catch(() => {});
+    await own?.close();
+  }
+}
+
+/** The parts of [0, end) with their stored starts and witnesses, or the doubt that stops here. */
+async function prepare(db: Pick<Db, 'read'>, options: ParallelOptions, threads: number): Promise<{ ok: true; parts: Part[] } | { ok: false; doubt: string }> {
   const { end } = options;
-  const splits = options.splits ?? evenSplits(end, partCount(end, options.threads));
+  const splits = options.splits ?? guidedSplits(end, threads);
   const bounds = [0, ...splits.filter((s, i, a) => s > 0 && s < end && (i === 0 || s > (a[i - 1] as number))), end];
   const witness = witnessParts(options, bounds);
-  if (!witness) return doubt('a witness does not open');
+  if (!witness) return { ok: false, doubt: 'a witness does not open' };
   let starts: TreeState[];
   try {
     starts = await db.read(async (tx) => Promise.all(bounds.slice(0, -1).map((a) => loadTreeState(nodeReader(tx), a))));
   } catch (e) {
-    return doubt(`stored compact range: ${e instanceof Error ? e.message : String(e)}`);
+    return { ok: false, doubt: `stored compact range: ${e instanceof Error ? e.message : String(e)}` };
   }
-  const parts = partsOf(options, bounds, starts, witness);
+  return { ok: true, parts: partsOf(options, bounds, starts, witness) };
+}
+
+/** Every part verified by this thread (on `reader`) and the crew's workers, each taking the next from a shared counter. */
+async function runParts(options: ParallelOptions, parts: readonly Part[], crew: VerifyCrew | undefined, reader: AuditLogReader): Promise<ParallelVerdict> {
   const job: Job = {
-    source: options.source,
     parts,
     verifiers: options.verifiers.map((v) => ({ name: v.name, key: ed25519RawPublicKey(v.publicKey) })),
     origin: options.origin,
@@ -170,18 +175,13 @@ export async function verifyInParallel(db: Pick<Db, 'read'>, options: ParallelOp
     stopTaking(job.counter);
     onFault();
   };
-  const workers = options.inline ? [] : Array.from({ length: options.threads - 1 }, () => startWorker(job));
-  try {
-    const finished = workers.map((w) => workerDone(w, report).then((why) => why && fail(why)));
-    // This thread takes parts too, letting its event loop turn between them to hear the workers.
-    if (!options.workersOnly || workers.length === 0) {
-      await takeParts(job, report, () => new Promise((resolve) => setImmediate(resolve))).catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
-    }
-    await Promise.race([Promise.all(finished), faulted]);
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+  const finished = (crew?.run(job, report) ?? []).map((w) => w.then((why) => why && fail(why)));
+  // This thread takes parts too, letting its event loop turn between them to hear the workers.
+  if (!options.workersOnly || finished.length === 0) {
+    await takeParts(job, reader, report, () => new Promise((resolve) => setImmediate(resolve))).catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
   }
-  return fault === undefined ? combine(done, parts, end) : doubt(fault);
+  await Promise.race([Promise.all(finished), faulted]);
+  return fault === undefined ? combine(done, parts, options.end) : doubt(fault);
 }
 
 /** The whole-log result once every part is ok and every guessed start is the state the part before it ended with. */

@@ -1,15 +1,17 @@
 /**
  * The parts of a parallel verification (parallel.ts) and the loop that
  * verifies them, run by the calling thread and by each worker thread
- * (range-worker.ts) alike: take the next part from a shared counter, verify
+ * (crew-worker.ts) alike: take the next part from a shared counter, verify
  * its entries [from, to) on this thread's own read-only connection with the
  * core verifier (log/verify.ts: the same code and order as a whole-log walk)
  * on top of the given tree state at `from`, with the checkpoints and
  * witnesses whose sizes fall in the part; report; repeat. Everything in a
  * job and in a report is plain data (it crosses to threads).
  */
-import { openAuditReader, type AuditLogReader, type ReadOnlySource } from '../../db/dialects/audit-reader.js';
-import { noteVerifier, verifyLogState, type NoteVerifier, type VerifyResult } from '../log/index.js';
+import type { AuditLogReader } from '../../db/dialects/audit-reader.js';
+// The modules themselves, not log/index.js: a worker thread loads this file, and every module costs it start-up time.
+import { noteVerifier, type NoteVerifier } from '../log/note.js';
+import { verifyLogState, type VerifyResult } from '../log/verify.js';
 import { entryRuns, notes, readerPages } from './sources.js';
 
 /** One part of the log. */
@@ -26,9 +28,8 @@ export interface Part {
   readonly witness: readonly string[];
 }
 
-/** Everything the threads share: the parts, how to read, whom to trust, and the counter they take parts from. */
+/** Everything the threads share: the parts, whom to trust, and the counter they take parts from (each thread has its own connection). */
 export interface Job {
-  readonly source: ReadOnlySource;
   readonly parts: readonly Part[];
   readonly verifiers: ReadonlyArray<{ readonly name: string; readonly key: Uint8Array }>;
   readonly origin: string;
@@ -68,22 +69,18 @@ async function verifyPart(reader: AuditLogReader, job: Job, verifiers: readonly 
 }
 
 /**
- * Takes parts until none is left or a thread found something, on a
- * connection opened for the purpose; `between` runs after each part (the
- * calling thread lets its event loop turn there, to hear the workers).
+ * Takes parts until none is left or a thread found something, on `reader`
+ * (this thread's own connection, which the caller opens and closes);
+ * `between` runs after each part (the calling thread lets its event loop
+ * turn there, to hear the workers).
  */
-export async function takeParts(job: Job, report: (r: PartReport) => void, between: () => Promise<void> = async () => {}): Promise<void> {
-  const reader = await openAuditReader(job.source);
-  try {
-    const verifiers = job.verifiers.map((v) => noteVerifier(v.name, v.key));
-    for (;;) {
-      if (Atomics.load(job.counter, STOP) !== 0) return;
-      const k = Atomics.add(job.counter, NEXT, 1);
-      if (k >= job.parts.length) return;
-      await verifyPart(reader, job, verifiers, k, report);
-      await between();
-    }
-  } finally {
-    await reader.close();
+export async function takeParts(job: Job, reader: AuditLogReader, report: (r: PartReport) => void, between: () => Promise<void> = async () => {}): Promise<void> {
+  const verifiers = job.verifiers.map((v) => noteVerifier(v.name, v.key));
+  for (;;) {
+    if (Atomics.load(job.counter, STOP) !== 0) return;
+    const k = Atomics.add(job.counter, NEXT, 1);
+    if (k >= job.parts.length) return;
+    await verifyPart(reader, job, verifiers, k, report);
+    await between();
   }
 }

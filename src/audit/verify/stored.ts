@@ -9,6 +9,7 @@ import type { Db } from '../../db/index.js';
 import type { ReadOnlySource } from '../../db/dialects/audit-reader.js';
 import { verifyLog, type LogEntryRecord, type NoteVerifier, type VerifyResult } from '../log/index.js';
 import { checkpointPage, entryPage, latestCheckpoint, pruneFloor, prunedLeafPage, treeSize } from '../store.js';
+import type { VerifyCrew } from './crew.js';
 import { PARALLEL_MIN_ENTRIES, verifyInParallel } from './parallel.js';
 import { verifyPrunedLog } from './pruned.js';
 import { toEntryRun } from './runs.js';
@@ -34,6 +35,12 @@ export interface StoredVerifyOptions {
    * PARALLEL_MIN_ENTRIES entries. A pruned log is verified in this thread.
    */
   threads?: number | undefined;
+  /**
+   * Workers started earlier for this verification (crew.ts: the CLI starts
+   * them while it opens the keyring), used instead of starting new ones when
+   * the log is verified in parts; the caller closes them.
+   */
+  crew?: VerifyCrew | undefined;
   /** Tests: split points and in-thread parts for the parallel path (parallel.ts). */
   parallelTest?: { splits?: readonly number[]; inline?: boolean; workersOnly?: boolean } | undefined;
 }
@@ -83,11 +90,16 @@ async function* leafPages(db: Db, end: number, pageSize: number): AsyncGenerator
   }
 }
 
-/** Workers to use for a log of `end` entries (1: none, this thread verifies). */
+/** Threads for a large log: `threads` when given, else one per core (at most DEFAULT_MAX_THREADS). */
+export function largeLogThreads(threads: number | undefined): number {
+  return threads !== undefined ? Math.max(1, Math.floor(threads)) : Math.min(availableParallelism(), DEFAULT_MAX_THREADS);
+}
+
+/** Threads to use for a log of `end` entries (1: no workers, this thread verifies). */
 function threadsFor(options: StoredVerifyOptions, end: number): number {
   if (!options.source || end === 0) return 1;
-  if (options.threads !== undefined) return Math.max(1, Math.floor(options.threads));
-  return end >= PARALLEL_MIN_ENTRIES ? Math.min(availableParallelism(), DEFAULT_MAX_THREADS) : 1;
+  if (options.threads !== undefined) return largeLogThreads(options.threads);
+  return end >= PARALLEL_MIN_ENTRIES ? largeLogThreads(undefined) : 1;
 }
 
 /**
@@ -107,7 +119,8 @@ export async function verifyStoredLog(db: Db, options: StoredVerifyOptions): Pro
   const total = Math.max(end, maxCheckpoint);
   const onProgress = options.onProgress && ((n: number) => options.onProgress?.(n, total));
   const verifiers = Array.isArray(options.verifier) ? (options.verifier as readonly NoteVerifier[]) : [options.verifier as NoteVerifier];
-  const threads = threadsFor(options, end);
+  const crew = options.crew && options.crew.size > 0 ? options.crew : undefined;
+  const threads = crew && threadsFor(options, end) > 1 ? crew.size + 1 : threadsFor(options, end);
   if (floor === 0 && threads > 1 && options.source) {
     const verdict = await verifyInParallel(db, {
       source: options.source,
@@ -117,6 +130,7 @@ export async function verifyStoredLog(db: Db, options: StoredVerifyOptions): Pro
       origin: options.origin,
       witness: options.witness ?? [],
       threads,
+      crew,
       pageSize,
       onProgress,
       splits: options.parallelTest?.splits,

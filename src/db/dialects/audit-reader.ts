@@ -1,6 +1,6 @@
 /**
  * A read-only connection of its own, for a thread that reads one part of the
- * audit log (audit/verify/range-worker.ts). A worker thread cannot share the
+ * audit log (audit/verify/crew-worker.ts). A worker thread cannot share the
  * process's connections, so it is handed a ReadOnlySource (plain data that
  * crosses to the thread) and opens its own: SQLite opens the file read-only,
  * PostgreSQL takes one connection as the application role with read-only

@@ -1,0 +1,83 @@
+/**
+ * The worker threads of a parallel verification (parallel.ts), started
+ * before they are needed: a worker costs ~0.1-0.2 s to boot (a Node
+ * isolate, its modules, a read-only connection), so the CLI starts them
+ * while it opens the keyring and the database, and verifyInParallel starts
+ * its own before it reads the stored compact ranges. Each worker opens its
+ * connection at once, then waits for one job (range.ts) and takes parts of it.
+ * An idle crew does not keep the process alive; close() ends it either way.
+ */
+import { Worker } from 'node:worker_threads';
+import type { ReadOnlySource } from '../../db/dialects/audit-reader.js';
+import type { Job, PartReport } from './range.js';
+
+/** What a worker posts: a part's report, the end of its job, or what went wrong. */
+export type WorkerMessage = PartReport | { readonly kind: 'finished' } | { readonly kind: 'error'; readonly message: string };
+
+/** Workers waiting for a job. */
+export interface VerifyCrew {
+  /** Workers started (each takes parts beside the calling thread). */
+  readonly size: number;
+  /**
+   * Hands every worker `job`; each promise resolves once that worker took
+   * its last part, with undefined, or with what went wrong. Once per crew.
+   */
+  run(job: Job, onReport: (report: PartReport) => void): Array<Promise<string | undefined>>;
+  /** Ends every worker (idempotent). */
+  close(): Promise<void>;
+}
+
+/**
+ * The built crew-worker.js next to this file, or, when this runs from
+ * TypeScript sources (tests, under tsx), crew-worker.ts loaded through tsx,
+ * which a worker does not inherit.
+ */
+function startWorker(source: ReadOnlySource): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./crew-worker.js', import.meta.url), { workerData: source });
+  const url = JSON.stringify(new URL('./crew-worker.ts', import.meta.url).href);
+  return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${url}); })`, { eval: true, workerData: source });
+}
+
+/** Resolves once the worker finished its job, with undefined, or with what went wrong. */
+function workerDone(worker: Worker, onReport: (r: PartReport) => void): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.kind === 'finished') resolve(undefined);
+      else if (m.kind === 'error') resolve(`worker: ${m.message}`);
+      else onReport(m);
+    });
+    worker.on('error', (e) => resolve(`worker: ${e.message}`));
+    worker.on('exit', (code) => resolve(`worker exited (${code})`));
+  });
+}
+
+/** Starts `count` workers reading `source` (none when count < 1). */
+export function startVerifyCrew(source: ReadOnlySource, count: number): VerifyCrew {
+  const workers = Array.from({ length: Math.max(0, Math.floor(count)) }, () => {
+    const worker = startWorker(source);
+    // Idle, it must not hold the process open (a caller that ends without closing it still exits).
+    worker.unref();
+    // Failures before a job are reported when the job is handed over (workerDone); none must go unhandled.
+    worker.on('error', () => {});
+    return worker;
+  });
+  let used = false;
+  let closed: Promise<void> | undefined;
+  return {
+    size: workers.length,
+    run(job, onReport) {
+      if (used) throw new Error('a verify crew runs one job');
+      used = true;
+      return workers.map((worker) => {
+        const done = workerDone(worker, onReport);
+        worker.ref();
+        worker.postMessage(job);
+        return done;
+      });
+    },
+    close() {
+      closed ??= Promise.all(workers.map((w) => w.terminate())).then(() => undefined);
+      return closed;
+    },
+  };
+}
