@@ -58,40 +58,49 @@ function rawInsert(file: string, rows: Array<Record<string, unknown>>): number {
   return rows.length / s;
 }
 
-/**
- * Raw SHA-256 of every leaf input (0x00 ‖ the event's bytes as stored) of the
- * log, read straight from the file page by page (not timed), hashed the
- * fastest way one call per input allows, in one thread: per page the best of
- * three passes (wall and CPU), summed over the pages; plus the same bytes as
- * one stream, for scale.
- */
-function rawLeafHashing(file: string, n: number): { bytes: number; wall: number; cpu: number; stream: number } {
+/** The leaf inputs (0x00 ‖ the event's bytes as stored) of the log, page by page, read straight from the file. */
+function leafInputs(file: string, n: number): Buffer[][] {
   const db = new BetterSqlite3(file, { readonly: true });
   const page = db.prepare('SELECT CAST(event AS BLOB) FROM audit_entries WHERE idx >= ? AND idx < ? ORDER BY idx').raw(true);
-  const total = { bytes: 0, wall: 0, cpu: 0, stream: 0 };
-  const stream = createHash('sha256');
-  for (let from = 0; from < n; from += 20_000) {
-    const inputs = (page.all(from, from + 20_000) as Array<[Buffer]>).map(([e]) => Buffer.concat([Buffer.from([0]), e]));
-    let wall = Infinity;
-    let cpu = Infinity;
-    for (let rep = 0; rep < 3; rep++) {
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      for (const b of inputs) hash('sha256', b, 'binary');
-      wall = Math.min(wall, performance.now() - t0);
-      const c = process.cpuUsage(c0);
-      cpu = Math.min(cpu, c.user + c.system);
-    }
-    const t1 = performance.now();
-    for (const b of inputs) stream.update(b);
-    total.stream += performance.now() - t1;
-    total.wall += wall;
-    total.cpu += cpu;
-    total.bytes += inputs.reduce((sum, x) => sum + x.length, 0);
-  }
-  stream.digest();
+  const pages: Buffer[][] = [];
+  for (let from = 0; from < n; from += 20_000) pages.push((page.all(from, from + 20_000) as Array<[Buffer]>).map(([e]) => Buffer.concat([Buffer.from([0]), e])));
   db.close();
-  return { bytes: total.bytes, wall: total.wall / 1000, cpu: total.cpu / n, stream: total.stream / 1000 };
+  return pages;
+}
+
+/** Best (wall ms, CPU µs) of each page so far, and the bytes: the baseline is their sums. */
+interface RawHashing {
+  readonly wall: number[];
+  readonly cpu: number[];
+  bytes: number;
+}
+
+/**
+ * One pass of raw SHA-256 over every leaf input, one call per input (the
+ * fastest way one call per input allows), in one thread, keeping each
+ * page's best wall and CPU time over the passes.
+ */
+function rawHashPass(pages: readonly Buffer[][], best: RawHashing): void {
+  best.bytes = 0;
+  pages.forEach((inputs, k) => {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (const b of inputs) hash('sha256', b, 'binary');
+    const wall = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    best.wall[k] = Math.min(best.wall[k] ?? Infinity, wall);
+    best.cpu[k] = Math.min(best.cpu[k] ?? Infinity, c.user + c.system);
+    best.bytes += inputs.reduce((sum, x) => sum + x.length, 0);
+  });
+}
+
+/** The same bytes as one SHA-256 stream (for scale), in seconds. */
+function streamHash(pages: readonly Buffer[][]): number {
+  const stream = createHash('sha256');
+  const t0 = performance.now();
+  for (const inputs of pages) for (const b of inputs) stream.update(b);
+  stream.digest();
+  return (performance.now() - t0) / 1000;
 }
 
 /** Entries in the log verify is measured on: large enough that starting worker threads (~0.1 s of CPU each) does not dominate. */
@@ -131,99 +140,113 @@ interface VerifyRun {
  * The child that verifies as the CLI does: plain Node on the built dist/, no
  * TypeScript loader (under one, every module a worker thread loads also goes
  * through the loader's hooks thread, which costs more than the worker).
- * Best of `reps` runs of verifyStoredLog (timed alone, not the process
- * start); prints the measures as JSON.
+ * Like the CLI it starts its workers first, then opens the database (the
+ * CLI also opens the keyring there, so its workers have longer to start),
+ * then times verifyStoredLog alone (not the process start); prints the
+ * measures as JSON.
  */
 const VERIFY_CHILD = `
 const a = JSON.parse(process.env.CUSTOS_BENCH_VERIFY);
-const { verifyStoredLog } = await import(a.dist + '/src/audit/verify/stored.js');
+const { verifyStoredLog, largeLogThreads } = await import(a.dist + '/src/audit/verify/stored.js');
+const { startVerifyCrew } = await import(a.dist + '/src/audit/verify/crew.js');
 const { parseVerifierKey } = await import(a.dist + '/src/audit/log/note.js');
 const { openDatabase } = await import(a.dist + '/src/db/index.js');
+const source = { dialect: 'sqlite', file: a.file };
+const crew = startVerifyCrew(source, largeLogThreads(a.threads ?? undefined) - 1);
 const db = openDatabase({ dataDir: a.dir, appRole: 'custos_app', poolSize: 1, groupCommitMax: 256 });
 const verifier = parseVerifierKey(a.vkey);
-const out = { wall: Infinity, cpu: Infinity, threads: 0 };
-for (let r = 0; r < a.reps; r++) {
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  const v = await verifyStoredLog(db, { verifier, origin: a.origin, source: { dialect: 'sqlite', file: a.file }, threads: a.threads ?? undefined });
-  const wall = (performance.now() - t0) / 1000;
-  const c = process.cpuUsage(c0);
-  if (!v.ok || v.size !== a.n) throw new Error('bench log does not verify: ' + (v.ok ? 'size ' + v.size : v.reason));
-  out.wall = Math.min(out.wall, wall);
-  out.cpu = Math.min(out.cpu, (c.user + c.system) / a.n);
-  out.threads = v.threads;
-}
+const c0 = process.cpuUsage();
+const t0 = performance.now();
+const v = await verifyStoredLog(db, { verifier, origin: a.origin, source, threads: a.threads ?? undefined, crew });
+const wall = (performance.now() - t0) / 1000;
+const c = process.cpuUsage(c0);
+if (!v.ok || v.size !== a.n) throw new Error('bench log does not verify: ' + (v.ok ? 'size ' + v.size : v.reason));
+await crew.close();
 await db.close();
-console.log(JSON.stringify(out));
+console.log(JSON.stringify({ wall, cpu: (c.user + c.system) / a.n, threads: v.threads }));
 `;
 
 /**
- * verifyStoredLog as the CLI runs it, best of three child processes on the
- * built dist/ (built here incrementally, as the test setup does); in this
+ * One verification of the log as the CLI runs it, in a child process on the
+ * built dist/ (built here incrementally, as the test setup does): one run per
+ * process, so connections and file mappings start cold each time; in this
  * process from the sources when nothing was emitted.
  */
-async function verifyAsCli(db: Db, args: { dir: string; file: string; key: CheckpointKey; n: number; threads: number | undefined }): Promise<VerifyRun & { from: string }> {
+function verifyRunner(db: Db, args: { dir: string; file: string; key: CheckpointKey; n: number }): { from: string; run(threads: number | undefined): Promise<VerifyRun> } {
   const root = path.resolve(import.meta.dirname, '..');
   spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
   const dist = path.join(root, 'dist');
-  if (existsSync(path.join(dist, 'src/audit/verify/stored.js'))) {
-    const env = { ...process.env, CUSTOS_BENCH_VERIFY: JSON.stringify({ dir: args.dir, file: args.file, n: args.n, threads: args.threads ?? null, dist: pathToFileURL(dist).href, vkey: args.key.verifierKey, origin: ORIGIN, reps: 1 }) };
+  if (existsSync(path.join(dist, 'src/audit/verify/crew.js'))) {
     // A file, not --eval: worker threads inherit the flags (and --input-type breaks them).
     const script = path.join(args.dir, 'verify-child.mjs');
     writeFileSync(script, VERIFY_CHILD);
-    // One verification per process, as a CLI run: its connections and their file mappings start cold each time.
-    let out: VerifyRun = { wall: Infinity, cpu: Infinity, threads: 0 };
-    for (let r = 0; r < 3; r++) {
-      const child = spawnSync(process.execPath, [script], { cwd: root, encoding: 'utf8', env });
-      if (child.status !== 0) throw new Error(`verify child: ${child.stderr}`);
-      const m = JSON.parse(child.stdout) as VerifyRun;
-      out = { wall: Math.min(out.wall, m.wall), cpu: Math.min(out.cpu, m.cpu), threads: m.threads };
-    }
-    return { ...out, from: 'dist/, plain node, one run per process' };
+    return {
+      from: 'dist/, plain node, one run per process',
+      async run(threads) {
+        const spec = { dir: args.dir, file: args.file, n: args.n, threads: threads ?? null, dist: pathToFileURL(dist).href, vkey: args.key.verifierKey, origin: ORIGIN };
+        const child = spawnSync(process.execPath, [script], { cwd: root, encoding: 'utf8', env: { ...process.env, CUSTOS_BENCH_VERIFY: JSON.stringify(spec) } });
+        if (child.status !== 0) throw new Error(`verify child: ${child.stderr}`);
+        return JSON.parse(child.stdout) as VerifyRun;
+      },
+    };
   }
-  let out: VerifyRun = { wall: Infinity, cpu: Infinity, threads: 0 };
-  for (let r = 0; r < 3; r++) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    const v = await verifyStoredLog(db, { verifier: args.key.verifier, origin: ORIGIN, source: { dialect: 'sqlite', file: args.file }, threads: args.threads });
-    const c = process.cpuUsage(c0);
-    if (!v.ok || v.size !== args.n) throw new Error('bench log does not verify');
-    out = { wall: Math.min(out.wall, (performance.now() - t0) / 1000), cpu: Math.min(out.cpu, (c.user + c.system) / args.n), threads: v.threads };
-  }
-  return { ...out, from: 'sources (no dist/)' };
+  return {
+    from: 'sources (no dist/)',
+    async run(threads) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const v = await verifyStoredLog(db, { verifier: args.key.verifier, origin: ORIGIN, source: { dialect: 'sqlite', file: args.file }, threads });
+      const c = process.cpuUsage(c0);
+      if (!v.ok || v.size !== args.n) throw new Error('bench log does not verify');
+      return { wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / args.n, threads: v.threads };
+    },
+  };
 }
 
+const ROUNDS = 3;
+
 /**
- * Verify throughput beside its honest baseline, measured in the same run and
- * the same way (best of three) over the same log: one SHA-256 call per leaf
- * input, the bytes already in memory, with the fastest output form (what the
- * verifier uses too), in one thread. Verification cannot do less per entry:
- * read those bytes, make that call, one node hash, the checkpoints. Shown as
- * the CLI runs it (parts on one thread per core) and in one thread, each with
- * its wall rate and the CPU time per entry of the whole process (worker
- * threads included): trust the rates only at a low load average.
+ * Verify throughput beside its honest baseline, measured in the same run over
+ * the same log: one SHA-256 call per leaf input, the bytes already in memory,
+ * with the fastest output form (what the verifier uses too), in one thread,
+ * per page of 20,000 inputs the best of ROUNDS passes, summed. Verification
+ * cannot do less per entry: read those bytes, make that call, one node hash,
+ * the checkpoints. Shown as the CLI runs it (parts on one thread per core)
+ * and in one thread, each the best of ROUNDS processes, with its wall rate
+ * and the CPU time per entry of the whole process (worker threads included).
+ * The rounds interleave (verify as the CLI, one thread, a baseline pass), so
+ * a machine that speeds up or slows down during the run weighs on all three
+ * alike; trust the rates only at a low load average.
  */
 async function benchVerify(db: Db, file: string, key: CheckpointKey, have: number): Promise<void> {
   const t0 = performance.now();
   const n = Math.max(have, VERIFY_ENTRIES);
   const cps = await growLog(db, key, have, n);
   const grown = (performance.now() - t0) / 1000;
-  const dir = path.dirname(file);
-  const [cli, one] = [await verifyAsCli(db, { dir, file, key, n, threads: undefined }), await verifyAsCli(db, { dir, file, key, n, threads: 1 })];
-  const timings = [cli.wall, one.wall];
-  const cpu = [cli.cpu, one.cpu];
-  const threads = cli.threads;
-  const from = cli.from;
-  const raw = rawLeafHashing(file, n);
+  const runner = verifyRunner(db, { dir: path.dirname(file), file, key, n });
+  const pages = leafInputs(file, n);
+  const raw: RawHashing = { wall: [], cpu: [], bytes: 0 };
+  const best: VerifyRun[] = [0, 1].map(() => ({ wall: Infinity, cpu: Infinity, threads: 0 }));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [i, threads] of [undefined, 1].entries()) {
+      const m = await runner.run(threads);
+      const b = best[i] as VerifyRun;
+      best[i] = { wall: Math.min(b.wall, m.wall), cpu: Math.min(b.cpu, m.cpu), threads: m.threads };
+    }
+    rawHashPass(pages, raw);
+  }
+  const rawWall = raw.wall.reduce((a, b) => a + b, 0) / 1000;
+  const rawCpu = raw.cpu.reduce((a, b) => a + b, 0) / n;
+  const [cli, one] = best as [VerifyRun, VerifyRun];
   const mb = raw.bytes / 1e6;
   const fmt = (s: number) => `${(n / s / 1000).toFixed(0)}k/s ${(mb / s).toFixed(0)}MB/s`;
-  const labels = [`audit verify from storage, as the CLI (${threads > 0 ? `${threads} threads` : 'one thread'})`, '  one thread (--threads 1)'];
   header(`audit verify — ${n} entries, ${cps} checkpoints (log grown in ${grown.toFixed(1)} s), SQLite`);
-  console.log(row(`raw SHA-256 of each leaf input, ${(raw.bytes / n).toFixed(0)} B, one thread (baseline)`, fmt(raw.wall)));
-  labels.forEach((label, i) => console.log(row(label, fmt(timings[i] as number), fmt(raw.wall), raw.wall / (timings[i] as number))));
-  console.log(row('  (for scale: the same bytes as one SHA-256 stream)', fmt(raw.stream)));
+  console.log(row(`raw SHA-256 of each leaf input, ${(raw.bytes / n).toFixed(0)} B, one thread (baseline)`, fmt(rawWall)));
+  console.log(row(`audit verify from storage, as the CLI (${cli.threads > 0 ? `${cli.threads} threads` : 'one thread'})`, fmt(cli.wall), fmt(rawWall), rawWall / cli.wall));
+  console.log(row('  one thread (--threads 1)', fmt(one.wall), fmt(rawWall), rawWall / one.wall));
+  console.log(row('  (for scale: the same bytes as one SHA-256 stream)', fmt(streamHash(pages))));
   const us = (c: number) => `${c.toFixed(2)} µs`;
-  console.log(`  CPU per entry (all threads): verify as the CLI ${us(cpu[0] as number)}, one thread ${us(cpu[1] as number)}, raw SHA-256 ${us(raw.cpu)}; verifier code from ${from}`);
+  console.log(`  CPU per entry (all threads): verify as the CLI ${us(cli.cpu)}, one thread ${us(one.cpu)}, raw SHA-256 ${us(rawCpu)}; verifier code from ${runner.from}; best of ${ROUNDS} interleaved rounds`);
   console.log(`  load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores`);
 }
 

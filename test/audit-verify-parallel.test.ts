@@ -224,7 +224,7 @@ describe.each(DIALECTS)('parallel audit verification on %s', (dialect) => {
     }
   });
 
-  it('a crew whose workers cannot connect still ends in the one-thread answer', async () => {
+  it('a crew whose workers cannot connect, or ended early, still ends in the one-thread answer', async () => {
     const nowhere: ReadOnlySource =
       source.dialect === 'sqlite' ? { dialect: 'sqlite', file: `${env.dataDir}/missing.db` } : { ...source, url: 'postgres://127.0.0.1:1/nowhere' };
     const crew = startVerifyCrew(nowhere, 1);
@@ -234,6 +234,10 @@ describe.each(DIALECTS)('parallel audit verification on %s', (dialect) => {
     } finally {
       await crew.close();
     }
+    // Workers that ended before the job came (here: closed) are not waited for.
+    const gone = startVerifyCrew(source, 1);
+    await gone.close();
+    expect(await verifyStoredLog(db, base({ threads: 2, crew: gone, parallelTest: { splits: [128] } }))).toMatchObject({ ok: true, size: ENTRIES, threads: 0 });
   });
 
   it('witnesses falling in any part are checked there; one the log does not extend is a fault', async () => {

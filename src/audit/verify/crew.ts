@@ -38,45 +38,54 @@ function startWorker(source: ReadOnlySource): Worker {
   return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${url}); })`, { eval: true, workerData: source });
 }
 
-/** Resolves once the worker finished its job, with undefined, or with what went wrong. */
-function workerDone(worker: Worker, onReport: (r: PartReport) => void): Promise<string | undefined> {
-  return new Promise((resolve) => {
+/** A started worker and how it ended, if it ended: listened for from the start, so an early end is never missed. */
+interface Hand {
+  readonly worker: Worker;
+  readonly ended: Promise<string>;
+}
+
+function hire(source: ReadOnlySource): Hand {
+  const worker = startWorker(source);
+  // Idle, it must not hold the process open (a caller that ends without closing it still exits).
+  worker.unref();
+  const ended = new Promise<string>((resolve) => {
+    worker.once('error', (e) => resolve(`worker: ${e.message}`));
+    worker.once('exit', (code) => resolve(`worker exited (${code})`));
+  });
+  return { worker, ended };
+}
+
+/** Resolves once the worker finished its job, with undefined, or with what went wrong (it failed or ended first). */
+function workerDone({ worker, ended }: Hand, onReport: (r: PartReport) => void): Promise<string | undefined> {
+  const finished = new Promise<string | undefined>((resolve) => {
     worker.on('message', (m: WorkerMessage) => {
       if (m.kind === 'finished') resolve(undefined);
       else if (m.kind === 'error') resolve(`worker: ${m.message}`);
       else onReport(m);
     });
-    worker.on('error', (e) => resolve(`worker: ${e.message}`));
-    worker.on('exit', (code) => resolve(`worker exited (${code})`));
   });
+  return Promise.race([finished, ended]);
 }
 
 /** Starts `count` workers reading `source` (none when count < 1). */
 export function startVerifyCrew(source: ReadOnlySource, count: number): VerifyCrew {
-  const workers = Array.from({ length: Math.max(0, Math.floor(count)) }, () => {
-    const worker = startWorker(source);
-    // Idle, it must not hold the process open (a caller that ends without closing it still exits).
-    worker.unref();
-    // Failures before a job are reported when the job is handed over (workerDone); none must go unhandled.
-    worker.on('error', () => {});
-    return worker;
-  });
+  const hands = Array.from({ length: Math.max(0, Math.floor(count)) }, () => hire(source));
   let used = false;
   let closed: Promise<void> | undefined;
   return {
-    size: workers.length,
+    size: hands.length,
     run(job, onReport) {
       if (used) throw new Error('a verify crew runs one job');
       used = true;
-      return workers.map((worker) => {
-        const done = workerDone(worker, onReport);
-        worker.ref();
-        worker.postMessage(job);
+      return hands.map((hand) => {
+        const done = workerDone(hand, onReport);
+        hand.worker.ref();
+        hand.worker.postMessage(job);
         return done;
       });
     },
     close() {
-      closed ??= Promise.all(workers.map((w) => w.terminate())).then(() => undefined);
+      closed ??= Promise.all(hands.map((h) => h.worker.terminate())).then(() => undefined);
       return closed;
     },
   };
