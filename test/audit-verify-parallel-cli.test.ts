@@ -51,6 +51,8 @@ describe('audit verify --threads (real CLI)', () => {
     const one = verify('1');
     expect(parallel.code, parallel.stderr).toBe(0);
     expect(parallel.stderr).toContain('verify: checked in parts on 3 threads');
+    // The end is shown once, whatever thread reached it.
+    for (const r of [parallel, one]) expect(r.stderr.split('\n').filter((l) => /^verify: (\d+)\/\1 entries$/.test(l))).toHaveLength(1);
     expect(one.code, one.stderr).toBe(0);
     expect(one.stderr).not.toContain('in parts');
     expect(parallel.stdout).toBe(one.stdout);

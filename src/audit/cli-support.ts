@@ -107,6 +107,7 @@ export async function verifyWithProgress(
   crew?: VerifyCrew,
 ): Promise<StoredVerifyResult> {
   let last = 0;
+  let shown = -1;
   const result = await verifyStoredLog(db, {
     verifier: keys.list.map((k) => k.verifier),
     origin: config.deploymentName,
@@ -116,8 +117,10 @@ export async function verifyWithProgress(
     crew,
     onProgress: (n, total) => {
       const now = Date.now();
-      if (now - last < 500 && n < total) return;
+      // At most every half second, the end always, and never the same count twice.
+      if ((now - last < 500 && n < total) || n === shown) return;
       last = now;
+      shown = n;
       progress(`verify: ${n}/${total} entries`);
     },
   });
