@@ -11,6 +11,7 @@ import { createSequencer } from '../src/audit/sequencer/index.js';
 import { openDatabase, type Db } from '../src/db/index.js';
 import { systemClock } from '../src/shared/clock.js';
 import type { RequestContext } from '../src/shared/context.js';
+import { verifyFloor, type FloorRun } from './audit-floor.js';
 import { header, row } from './lib.js';
 
 const ORIGIN = 'bench.custos/audit';
@@ -227,12 +228,18 @@ async function benchVerify(db: Db, file: string, key: CheckpointKey, have: numbe
   const pages = leafInputs(file, n);
   const raw: RawHashing = { wall: [], cpu: [], bytes: 0 };
   const best: VerifyRun[] = [0, 1].map(() => ({ wall: Infinity, cpu: Infinity, threads: 0 }));
+  // The floor on as many threads as verify uses by default (one per core, at most 8: verify/stored.ts).
+  const floorThreads = Math.min(os.availableParallelism(), 8);
+  const floorRun = verifyFloor(path.dirname(file), file, n);
+  let floor: FloorRun = { wall: Infinity, cpu: Infinity, threads: floorThreads };
   for (let r = 0; r < ROUNDS; r++) {
     for (const [i, threads] of [undefined, 1].entries()) {
       const m = await runner.run(threads);
       const b = best[i] as VerifyRun;
       best[i] = { wall: Math.min(b.wall, m.wall), cpu: Math.min(b.cpu, m.cpu), threads: m.threads };
     }
+    const f = floorRun(floorThreads);
+    floor = { wall: Math.min(floor.wall, f.wall), cpu: Math.min(floor.cpu, f.cpu), threads: floorThreads };
     rawHashPass(pages, raw);
   }
   const rawWall = raw.wall.reduce((a, b) => a + b, 0) / 1000;
@@ -244,9 +251,13 @@ async function benchVerify(db: Db, file: string, key: CheckpointKey, have: numbe
   console.log(row(`raw SHA-256 of each leaf input, ${(raw.bytes / n).toFixed(0)} B, one thread (baseline)`, fmt(rawWall)));
   console.log(row(`audit verify from storage, as the CLI (${cli.threads > 0 ? `${cli.threads} threads` : 'one thread'})`, fmt(cli.wall), fmt(rawWall), rawWall / cli.wall));
   console.log(row('  one thread (--threads 1)', fmt(one.wall), fmt(rawWall), rawWall / one.wall));
+  console.log(row(`floor: read + leaf and node hashes, no checks, ${floor.threads} threads (audit-floor.ts)`, fmt(floor.wall), fmt(rawWall), rawWall / floor.wall));
+  console.log(row('  verify as the CLI, beside the floor', fmt(cli.wall), fmt(floor.wall), floor.wall / cli.wall));
   console.log(row('  (for scale: the same bytes as one SHA-256 stream)', fmt(streamHash(pages))));
   const us = (c: number) => `${c.toFixed(2)} µs`;
-  console.log(`  CPU per entry (all threads): verify as the CLI ${us(cli.cpu)}, one thread ${us(one.cpu)}, raw SHA-256 ${us(rawCpu)}; verifier code from ${runner.from}; best of ${ROUNDS} interleaved rounds`);
+  console.log(
+    `  CPU per entry (all threads): verify as the CLI ${us(cli.cpu)}, one thread ${us(one.cpu)}, floor ${us(floor.cpu)}, raw SHA-256 ${us(rawCpu)}; verifier code from ${runner.from}; best of ${ROUNDS} interleaved rounds`,
+  );
   console.log(`  load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores`);
 }
 

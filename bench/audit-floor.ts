@@ -1,0 +1,110 @@
+// The floor of `custos audit verify` on SQLite: what verifying a stored log
+// cannot avoid, with nothing else. Every event's bytes read with one packed
+// aggregate query per page of 2000 (the verifier's read, minus its checks),
+// one leaf hash per event and a node hash per entry (n - 1 in all: each
+// page's subtree, then the pages'), on as many threads as verify uses,
+// started before the clock starts, each on its own read-only connection,
+// taking pages from a shared counter (the best balance there is). No stored
+// leaf hash compared, no index checked, no checkpoint opened. bench/audit.ts
+// prints it beside verify and the raw SHA-256 baseline, in the same rounds.
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/** The child script (plain node, no loader: worker threads load it again as their entry). */
+const FLOOR_CHILD = `
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { hash } from 'node:crypto';
+const spec = isMainThread ? JSON.parse(process.env.CUSTOS_BENCH_FLOOR) : workerData;
+const { default: BetterSqlite3 } = await import(spec.sqlite);
+const PAGE = 2000;
+const READ = "SELECT group_concat(octet_length(event)) AS lens, CAST(' ' || group_concat(event, ' ') AS BLOB) AS data FROM audit_entries WHERE idx >= ? AND idx < ?";
+
+function pages(counter) {
+  const db = new BetterSqlite3(spec.file, { readonly: true, fileMustExist: true });
+  db.pragma('mmap_size = 1073741824');
+  const read = db.prepare(READ);
+  const node = Buffer.alloc(65);
+  node[0] = 1;
+  const roots = [];
+  for (let k = Atomics.add(counter, 0, 1); k * PAGE < spec.n; k = Atomics.add(counter, 0, 1)) {
+    const { lens, data } = read.get(k * PAGE, Math.min(spec.n, (k + 1) * PAGE));
+    const stack = [];
+    let count = 0;
+    let start = 0;
+    for (const len of lens.split(',')) {
+      const end = start + 1 + Number(len);
+      data[start] = 0;
+      let h = hash('sha256', new Uint8Array(data.buffer, data.byteOffset + start, end - start), 'binary');
+      start = end;
+      for (let c = count++; c & 1; c >>= 1) {
+        node.write(stack.pop() + h, 1, 64, 'latin1');
+        h = hash('sha256', node, 'binary');
+      }
+      stack.push(h);
+    }
+    while (stack.length > 1) {
+      const right = stack.pop();
+      node.write(stack.pop() + right, 1, 64, 'latin1');
+      stack.push(hash('sha256', node, 'binary'));
+    }
+    roots[k] = stack[0];
+  }
+  db.close();
+  return roots;
+}
+
+if (!isMainThread) {
+  parentPort.once('message', (counter) => parentPort.postMessage(pages(counter)));
+  parentPort.postMessage('ready');
+} else {
+  const workers = await Promise.all(
+    Array.from({ length: spec.threads - 1 }, () => new Promise((resolve) => {
+      const w = new Worker(new URL(import.meta.url), { workerData: spec });
+      w.once('message', () => resolve(w));
+    })),
+  );
+  const counter = new Int32Array(new SharedArrayBuffer(4));
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const done = workers.map((w) => new Promise((resolve) => { w.once('message', resolve); w.postMessage(counter); }));
+  const roots = [pages(counter), ...(await Promise.all(done))];
+  // The pages' roots into one (a few hundred more node hashes).
+  const all = roots.reduce((acc, r) => (r.forEach((h, k) => h !== undefined && (acc[k] = h)), acc), []);
+  const node = Buffer.alloc(65);
+  node[0] = 1;
+  let top = all;
+  while (top.length > 1) {
+    const next = [];
+    for (let i = 0; i + 1 < top.length; i += 2) { node.write(top[i] + top[i + 1], 1, 64, 'latin1'); next.push(hash('sha256', node, 'binary')); }
+    if (top.length % 2) next.push(top.at(-1));
+    top = next;
+  }
+  const wall = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  await Promise.all(workers.map((w) => w.terminate()));
+  console.log(JSON.stringify({ wall, cpu: (c.user + c.system) / spec.n, threads: spec.threads }));
+}
+`;
+
+/** A floor run: wall seconds, CPU µs per entry (all threads), threads. */
+export interface FloorRun {
+  readonly wall: number;
+  readonly cpu: number;
+  readonly threads: number;
+}
+
+/** Writes the child script into `dir`; each run() is one cold child process over the first `n` entries of `file`. */
+export function verifyFloor(dir: string, file: string, n: number): (threads: number) => FloorRun {
+  const script = path.join(dir, 'verify-floor-child.mjs');
+  writeFileSync(script, FLOOR_CHILD);
+  const sqlite = pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3')).href;
+  return (threads) => {
+    const env = { ...process.env, CUSTOS_BENCH_FLOOR: JSON.stringify({ file, n, threads, sqlite }) };
+    const child = spawnSync(process.execPath, [script], { encoding: 'utf8', env });
+    if (child.status !== 0) throw new Error(`verify floor child: ${child.stderr}`);
+    return JSON.parse(child.stdout) as FloorRun;
+  };
+}
