@@ -1,7 +1,7 @@
 // The floor of `custos audit verify` on SQLite: what verifying a stored log
-// cannot avoid, with nothing else. Every event's bytes read with one packed
-// aggregate query per page of 2000 (the verifier's read, minus its checks),
-// one leaf hash per event and a node hash per entry (n - 1 in all: each
+// cannot avoid, with nothing else. Every entry read with the verifier's own
+// packed aggregate query (SQLITE_ENTRY_RUN: indexes, event bytes, stored leaf
+// hashes) per page of 2000, one leaf hash per event and a node hash per entry (n - 1 in all: each
 // page's subtree, then the pages'), on as many threads as verify uses,
 // started before the clock starts, each on its own read-only connection,
 // taking pages from a shared counter (the best balance there is). No stored
@@ -20,15 +20,15 @@ import { hash } from 'node:crypto';
 const spec = isMainThread ? JSON.parse(process.env.CUSTOS_BENCH_FLOOR) : workerData;
 const { default: BetterSqlite3 } = await import(spec.sqlite);
 const PAGE = 2000;
-const READ = "SELECT group_concat(octet_length(event)) AS lens, CAST(' ' || group_concat(event, ' ') AS BLOB) AS data FROM audit_entries WHERE idx >= ? AND idx < ?";
 
 function pages(counter) {
   const db = new BetterSqlite3(spec.file, { readonly: true, fileMustExist: true });
   db.pragma('mmap_size = 1073741824');
-  const read = db.prepare(READ);
+  const read = db.prepare(spec.read);
   const node = Buffer.alloc(65);
   node[0] = 1;
   const roots = [];
+  let leaves = 0;
   for (let k = Atomics.add(counter, 0, 1); k * PAGE < spec.n; k = Atomics.add(counter, 0, 1)) {
     const { lens, data } = read.get(k * PAGE, Math.min(spec.n, (k + 1) * PAGE));
     const stack = [];
@@ -39,21 +39,22 @@ function pages(counter) {
       data[start] = 0;
       let h = hash('sha256', new Uint8Array(data.buffer, data.byteOffset + start, end - start), 'binary');
       start = end;
+      leaves++;
       for (let c = count++; c & 1; c >>= 1) {
-        node.write(stack.pop() + h, 1, 64, 'latin1');
+        node.write(stack.pop() + h, 1, 64, 'ascii');
         h = hash('sha256', node, 'binary');
       }
       stack.push(h);
     }
     while (stack.length > 1) {
       const right = stack.pop();
-      node.write(stack.pop() + right, 1, 64, 'latin1');
+      node.write(stack.pop() + right, 1, 64, 'ascii');
       stack.push(hash('sha256', node, 'binary'));
     }
     roots[k] = stack[0];
   }
   db.close();
-  return roots;
+  return { roots, leaves };
 }
 
 if (!isMainThread) {
@@ -70,15 +71,16 @@ if (!isMainThread) {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const done = workers.map((w) => new Promise((resolve) => { w.once('message', resolve); w.postMessage(counter); }));
-  const roots = [pages(counter), ...(await Promise.all(done))];
+  const results = [pages(counter), ...(await Promise.all(done))];
+  if (results.reduce((sum, r) => sum + r.leaves, 0) !== spec.n) throw new Error('the floor did not hash every entry');
   // The pages' roots into one (a few hundred more node hashes).
-  const all = roots.reduce((acc, r) => (r.forEach((h, k) => h !== undefined && (acc[k] = h)), acc), []);
+  const all = results.reduce((acc, r) => (r.roots.forEach((h, k) => h !== undefined && (acc[k] = h)), acc), []);
   const node = Buffer.alloc(65);
   node[0] = 1;
   let top = all;
   while (top.length > 1) {
     const next = [];
-    for (let i = 0; i + 1 < top.length; i += 2) { node.write(top[i] + top[i + 1], 1, 64, 'latin1'); next.push(hash('sha256', node, 'binary')); }
+    for (let i = 0; i + 1 < top.length; i += 2) { node.write(top[i] + top[i + 1], 1, 64, 'ascii'); next.push(hash('sha256', node, 'binary')); }
     if (top.length % 2) next.push(top.at(-1));
     top = next;
   }
@@ -96,13 +98,13 @@ export interface FloorRun {
   readonly threads: number;
 }
 
-/** Writes the child script into `dir`; each run() is one cold child process over the first `n` entries of `file`. */
-export function verifyFloor(dir: string, file: string, n: number): (threads: number) => FloorRun {
+/** Writes the child script into `dir`; each run() is one cold child process over the first `n` entries of `file`, read with the query `read`. */
+export function verifyFloor(dir: string, file: string, n: number, read: string): (threads: number) => FloorRun {
   const script = path.join(dir, 'verify-floor-child.mjs');
   writeFileSync(script, FLOOR_CHILD);
   const sqlite = pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3')).href;
   return (threads) => {
-    const env = { ...process.env, CUSTOS_BENCH_FLOOR: JSON.stringify({ file, n, threads, sqlite }) };
+    const env = { ...process.env, CUSTOS_BENCH_FLOOR: JSON.stringify({ file, n, threads, sqlite, read }) };
     const child = spawnSync(process.execPath, [script], { encoding: 'utf8', env });
     if (child.status !== 0) throw new Error(`verify floor child: ${child.stderr}`);
     return JSON.parse(child.stdout) as FloorRun;

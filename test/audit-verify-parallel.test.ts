@@ -224,20 +224,30 @@ describe.each(DIALECTS)('parallel audit verification on %s', (dialect) => {
     }
   });
 
-  it('a crew whose workers cannot connect, or ended early, still ends in the one-thread answer', async () => {
+  it('a crew whose workers cannot connect, or ended early, still ends in the one-thread answer; a crew for another database is not used', async () => {
+    const one = await verifyStoredLog(db, base({ threads: 1 }));
     const nowhere: ReadOnlySource =
       source.dialect === 'sqlite' ? { dialect: 'sqlite', file: `${env.dataDir}/missing.db` } : { ...source, url: 'postgres://127.0.0.1:1/nowhere' };
-    const crew = startVerifyCrew(nowhere, 1);
-    try {
-      const r = await verifyStoredLog(db, base({ threads: 2, crew, parallelTest: { splits: [128] } }));
-      expect(r).toMatchObject({ ok: true, size: ENTRIES, threads: 0 });
-    } finally {
-      await crew.close();
-    }
+    // Its workers fail when the job comes: a doubt, or (all parts already in from this thread) the answer itself.
+    const broken = startVerifyCrew(nowhere, 1);
+    const verdict = await verifyInParallel(db, {
+      source, crew: broken, end: ENTRIES, maxCheckpoint: ENTRIES, verifiers: [KEY.verifier], origin: ORIGIN, witness: [], threads: 2, pageSize: 2000, splits: [128],
+    });
+    await broken.close();
+    if (verdict.ok) expect(verdict.result).toEqual(withoutThreads({ ...one, floor: undefined, total: undefined }));
     // Workers that ended before the job came (here: closed) are not waited for.
     const gone = startVerifyCrew(source, 1);
     await gone.close();
-    expect(await verifyStoredLog(db, base({ threads: 2, crew: gone, parallelTest: { splits: [128] } }))).toMatchObject({ ok: true, size: ENTRIES, threads: 0 });
+    expect(await verifyStoredLog(db, base({ threads: 2, crew: gone, parallelTest: { splits: [128] } }))).toEqual(one);
+    // Started for another database: left aside, and the parts run on workers of their own.
+    const elsewhere = startVerifyCrew(nowhere, 1);
+    try {
+      const r = await verifyStoredLog(db, base({ threads: 2, crew: elsewhere, parallelTest: { splits: [128] } }));
+      expect(r.threads).toBe(2);
+      expect(withoutThreads(r)).toEqual(withoutThreads(one));
+    } finally {
+      await elsewhere.close();
+    }
   });
 
   it('witnesses falling in any part are checked there; one the log does not extend is a fault', async () => {

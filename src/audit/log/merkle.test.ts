@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fromBinary, nodeHashBinary, toBinary } from './hash.js';
 import { MemoryNodeStore, MemoryTree } from './memory.js';
 import {
   CompactRange,
@@ -81,6 +82,17 @@ describe('RFC 6962 hashing', () => {
     const [a, b] = [leafHash(Buffer.from('a')), leafHash(Buffer.from('b'))];
     expect(nodeHash(a, b)).toEqual(sha256(Buffer.from([1]), a, b));
     expect(nodeHash(Buffer.from('x'), Buffer.from('yz'))).toEqual(sha256(Buffer.from('\x01xyz', 'latin1')));
+  });
+
+  it('hashes nodes over binary strings (as the verifier does) byte for byte as over bytes, for every byte value in every position', () => {
+    for (let v = 0; v < 256; v++) {
+      for (const at of [0, 17, 31, 32, 45, 63]) {
+        const both = Buffer.alloc(64, (v * 7 + 3) & 0xff);
+        both[at] = v;
+        const [left, right] = [both.subarray(0, 32), both.subarray(32)];
+        expect(fromBinary(nodeHashBinary(toBinary(left), toBinary(right)))).toEqual(nodeHash(left, right));
+      }
+    }
   });
 
   it('reproduces the reference roots at sizes 1..8, directly, incrementally and from stored nodes', async () => {

@@ -16,6 +16,8 @@ export type WorkerMessage = PartReport | { readonly kind: 'finished' } | { reado
 
 /** Workers waiting for a job. */
 export interface VerifyCrew {
+  /** What its workers read: a crew verifies only the database it was started for. */
+  readonly source: ReadOnlySource;
   /** Workers started (each takes parts beside the calling thread). */
   readonly size: number;
   /**
@@ -73,6 +75,7 @@ export function startVerifyCrew(source: ReadOnlySource, count: number): VerifyCr
   let used = false;
   let closed: Promise<void> | undefined;
   return {
+    source,
     size: hands.length,
     run(job, onReport) {
       if (used) throw new Error('a verify crew runs one job');

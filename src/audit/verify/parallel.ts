@@ -44,7 +44,7 @@ export interface ParallelOptions {
   readonly witness: readonly string[];
   /** Threads verifying, this one included (>= 2); with `crew`, its size + 1. */
   readonly threads: number;
-  /** Workers started earlier (crew.ts), owned by the caller; else this starts threads - 1 and ends them. */
+  /** Workers started earlier (crew.ts; closed here once the job is answered); else this starts threads - 1. */
   readonly crew?: VerifyCrew | undefined;
   readonly pageSize: number;
   readonly onProgress?: ((processed: number) => void) | undefined;
@@ -69,8 +69,8 @@ export function guidedSplits(end: number, threads: number): number[] {
   const splits: number[] = [];
   for (let at = 0; ; ) {
     const size = Math.ceil(Math.max(MIN_PART, (end - at) / (2 * threads)) / ALIGN) * ALIGN;
-    // The last part takes the rest rather than leave a sliver.
-    if (end - at - size < MIN_PART) return splits;
+    // The last part takes the rest rather than leave a sliver (and no size at all, for a thread count that is not a number).
+    if (!(end - at - size >= MIN_PART)) return splits;
     at += size;
     splits.push(at);
   }
@@ -116,8 +116,7 @@ function partsOf(options: ParallelOptions, bounds: readonly number[], starts: re
  */
 export async function verifyInParallel(db: Pick<Db, 'read'>, options: ParallelOptions): Promise<ParallelVerdict> {
   // Workers and this thread's connection first: they start while the split points' compact ranges are read.
-  const own = options.crew === undefined && !options.inline ? startVerifyCrew(options.source, options.threads - 1) : undefined;
-  const crew = options.inline ? undefined : (options.crew ?? own);
+  const crew = options.inline ? undefined : (options.crew ?? startVerifyCrew(options.source, options.threads - 1));
   const reader = openAuditReader(options.source);
   reader.catch(() => {});
   try {
@@ -128,8 +127,8 @@ export async function verifyInParallel(db: Pick<Db, 'read'>, options: ParallelOp
   } catch (e) {
     return doubt(e instanceof Error ? e.message : String(e));
   } finally {
-    await reader.then((r) => r.close()).catch(() => {});
-    await own?.close();
+    // A crew runs one job: once it is answered (or in doubt, before the one-thread walk) its workers stop.
+    await Promise.all([reader.then((r) => r.close()).catch(() => {}), crew?.close()]);
   }
 }
 
@@ -161,26 +160,33 @@ async function runParts(options: ParallelOptions, parts: readonly Part[], crew: 
   const done: Array<Extract<PartReport, { kind: 'done' }>> = [];
   const processed = parts.map(() => 0);
   let fault: string | undefined;
-  let onFault = () => {};
-  const faulted = new Promise<void>((resolve) => (onFault = resolve));
+  let reported = 0;
+  let onEnd = () => {};
+  // Resolves at the first fault, or once every part is reported.
+  const ended = new Promise<void>((resolve) => (onEnd = resolve));
   const report = (r: PartReport) => {
     processed[r.part] = r.kind === 'done' ? (parts[r.part] as Part).to - (parts[r.part] as Part).from : r.processed;
     options.onProgress?.(processed.reduce((a, b) => a + b, 0));
     if (r.kind !== 'done') return;
+    if (done[r.part] === undefined) reported++;
     done[r.part] = r;
     if (!r.result.ok) fail(`part ${r.part}: ${r.result.reason} at ${r.result.firstBadIndex}`);
+    if (reported === parts.length) onEnd();
   };
   const fail = (why: string) => {
     fault ??= why;
     stopTaking(job.counter);
-    onFault();
+    onEnd();
   };
-  const finished = (crew?.run(job, report) ?? []).map((w) => w.then((why) => why && fail(why)));
+  // A worker that fails once every part is in (slow to connect, say) changes nothing; before, it may hold a part that will never come.
+  const workerFailed = (why: string | undefined) => why !== undefined && reported < parts.length && fail(why);
+  const finished = (crew?.run(job, report) ?? []).map((w) => w.then(workerFailed));
   // This thread takes parts too, letting its event loop turn between them to hear the workers.
   if (!options.workersOnly || finished.length === 0) {
     await takeParts(job, reader, report, () => new Promise((resolve) => setImmediate(resolve))).catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
   }
-  await Promise.race([Promise.all(finished), faulted]);
+  // Every thread done without every part reported: combine() says which part is missing.
+  await Promise.race([ended, Promise.all(finished)]);
   return fault === undefined ? combine(done, parts, options.end) : doubt(fault);
 }
 

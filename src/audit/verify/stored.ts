@@ -37,8 +37,9 @@ export interface StoredVerifyOptions {
   threads?: number | undefined;
   /**
    * Workers started earlier for this verification (crew.ts: the CLI starts
-   * them while it opens the keyring), used instead of starting new ones when
-   * the log is verified in parts; the caller closes them.
+   * them while it opens the keyring) for `source`, used instead of starting
+   * new ones when the log is verified in parts (and closed once that is
+   * answered); the caller closes them too (an unused crew).
    */
   crew?: VerifyCrew | undefined;
   /** Tests: split points and in-thread parts for the parallel path (parallel.ts). */
@@ -90,6 +91,8 @@ async function* leafPages(db: Db, end: number, pageSize: number): AsyncGenerator
   }
 }
 
+const sameSource = (a: ReadOnlySource, b: ReadOnlySource | undefined): boolean => b !== undefined && JSON.stringify(a) === JSON.stringify(b);
+
 /** Threads for a large log: `threads` when given, else one per core (at most DEFAULT_MAX_THREADS). */
 export function largeLogThreads(threads: number | undefined): number {
   return threads !== undefined ? Math.max(1, Math.floor(threads)) : Math.min(availableParallelism(), DEFAULT_MAX_THREADS);
@@ -119,7 +122,8 @@ export async function verifyStoredLog(db: Db, options: StoredVerifyOptions): Pro
   const total = Math.max(end, maxCheckpoint);
   const onProgress = options.onProgress && ((n: number) => options.onProgress?.(n, total));
   const verifiers = Array.isArray(options.verifier) ? (options.verifier as readonly NoteVerifier[]) : [options.verifier as NoteVerifier];
-  const crew = options.crew && options.crew.size > 0 ? options.crew : undefined;
+  // A crew started for another database is not used (its workers would check other entries against this one's stored nodes).
+  const crew = options.crew && options.crew.size > 0 && sameSource(options.crew.source, options.source) ? options.crew : undefined;
   const threads = crew && threadsFor(options, end) > 1 ? crew.size + 1 : threadsFor(options, end);
   if (floor === 0 && threads > 1 && options.source) {
     const verdict = await verifyInParallel(db, {
