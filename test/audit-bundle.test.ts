@@ -10,7 +10,7 @@ import { runCli } from './helpers/cli.js';
 
 const DAY = 86_400_000;
 
-describe.each(DIALECTS)('audit export, archive and retention on %s (real CLI)', (dialect) => {
+describe.each(DIALECTS)('audit export, archive and retention on %s (real CLI)', { timeout: 120_000 }, (dialect) => {
   let t: TestApp;
   afterEach(async () => {
     await t?.close();

@@ -97,5 +97,5 @@ describe.skipIf(!available)('PKCS#11 root key on SoftHSM2 (a token the test crea
       delete process.env['CUSTOS_HSM_PIN'];
       await env.cleanup();
     }
-  });
+  }, 120_000);
 });

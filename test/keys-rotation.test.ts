@@ -91,7 +91,7 @@ describe.each(DIALECTS)('key rotation on %s', (dialect) => {
   });
 });
 
-describe.each(DIALECTS)('rewrap killed halfway and re-run (CLI, kill -9) on %s', (dialect) => {
+describe.each(DIALECTS)('rewrap killed halfway and re-run (CLI, kill -9) on %s', { timeout: 120_000 }, (dialect) => {
   let env: TestEnv;
   beforeEach(async () => {
     env = await testEnv(dialect);
