@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { reusableQuery, scopeTenant, type Db, type TouchedTable, type Tx } from '../src/db/index.js';
 import { DIALECTS } from './helpers/app.js';
-import { testDb } from './helpers/db.js';
+import { dbPerTest } from './helpers/db.js';
 
 const T1 = '01890a5d-ac96-774b-bcce-b302099a8057';
 const NOW = '2030-01-01T00:00:00.000Z';
@@ -11,16 +11,8 @@ const setName = reusableQuery((tx, p: { id: string; name: string }) => tx.update
 
 describe.each(DIALECTS)('db units (%s)', (dialect) => {
   let db: Db;
-  let cleanup: (() => Promise<void>) | undefined;
-  afterEach(async () => {
-    await cleanup?.();
-    cleanup = undefined;
-  });
-
-  async function open(): Promise<Db> {
-    ({ db, cleanup } = await testDb(dialect, { poolSize: 4, groupCommitMax: 64 }));
-    return db;
-  }
+  const fresh = dbPerTest(dialect, { poolSize: 4, groupCommitMax: 64 });
+  const open = async (): Promise<Db> => (db = await fresh());
 
   const addTenant = (tx: Tx, tenantId: string, slug: string) =>
     tx.insertInto('tenants').values({ id: tenantId, slug, name: slug, state: 'active', created_at: NOW, updated_at: NOW, state_changed_at: NOW }).execute();

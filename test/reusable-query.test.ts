@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { reusableQuery, scopeTenant, type Db, type TouchedTable, type Tx } from '../src/db/index.js';
 import { DIALECTS } from './helpers/app.js';
-import { testDb } from './helpers/db.js';
+import { dbPerTest } from './helpers/db.js';
 
 const T1 = '01890a5d-ac96-774b-bcce-b302099a8057';
 const T2 = '01890a5d-ac96-774b-bcce-b302099a8058';
@@ -55,16 +55,8 @@ async function seedTenants(db: Db): Promise<void> {
 
 describe.each(DIALECTS)('reusableQuery (%s)', (dialect) => {
   let db: Db;
-  let cleanup: (() => Promise<void>) | undefined;
-  afterEach(async () => {
-    await cleanup?.();
-    cleanup = undefined;
-  });
-
-  async function open(): Promise<Db> {
-    ({ db, cleanup } = await testDb(dialect, { poolSize: 2, groupCommitMax: 64 }));
-    return db;
-  }
+  const fresh = dbPerTest(dialect, { poolSize: 2, groupCommitMax: 64 });
+  const open = async (): Promise<Db> => (db = await fresh());
 
   it('answers every call exactly as the same Kysely query does, building it once per database', async () => {
     await open();

@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { openDatabase, type Db } from '../../src/db/index.js';
 import { testEnv, type Dialect, type TestEnv } from './app.js';
 
@@ -26,5 +27,19 @@ export async function testDb(dialect: Dialect, opts: { poolSize?: number; groupC
       await db.close();
       await env.cleanup();
     },
+  };
+}
+
+/** A fresh testDb for each test of the calling suite that asks for one, closed after that test. */
+export function dbPerTest(dialect: Dialect, opts: { poolSize?: number; groupCommitMax?: number } = {}): () => Promise<Db> {
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await cleanup?.();
+    cleanup = undefined;
+  });
+  return async () => {
+    const t = await testDb(dialect, opts);
+    cleanup = t.cleanup;
+    return t.db;
   };
 }
