@@ -91,15 +91,18 @@ if (!isMainThread) {
 }
 `;
 
-/** A floor run: wall seconds, CPU µs per entry (all threads), threads. */
-export interface FloorRun {
+/** One measured process: wall seconds, CPU µs per entry (all threads), threads used (verify and floor runs alike). */
+export interface ProcessRun {
   readonly wall: number;
   readonly cpu: number;
   readonly threads: number;
 }
 
+/** The better of two runs, figure by figure (the best-of-rounds the bench prints). */
+export const bestOf = (a: ProcessRun, b: ProcessRun): ProcessRun => ({ wall: Math.min(a.wall, b.wall), cpu: Math.min(a.cpu, b.cpu), threads: b.threads });
+
 /** Writes the child script into `dir`; each run() is one cold child process over the first `n` entries of `file`, read with the query `read`. */
-export function verifyFloor(dir: string, file: string, n: number, read: string): (threads: number) => FloorRun {
+export function verifyFloor(dir: string, file: string, n: number, read: string): (threads: number) => ProcessRun {
   const script = path.join(dir, 'verify-floor-child.mjs');
   writeFileSync(script, FLOOR_CHILD);
   const sqlite = pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3')).href;
@@ -107,6 +110,6 @@ export function verifyFloor(dir: string, file: string, n: number, read: string):
     const env = { ...process.env, CUSTOS_BENCH_FLOOR: JSON.stringify({ file, n, threads, sqlite, read }) };
     const child = spawnSync(process.execPath, [script], { encoding: 'utf8', env });
     if (child.status !== 0) throw new Error(`verify floor child: ${child.stderr}`);
-    return JSON.parse(child.stdout) as FloorRun;
+    return JSON.parse(child.stdout) as ProcessRun;
   };
 }

@@ -12,7 +12,7 @@ import { SQLITE_ENTRY_RUN } from '../src/db/dialects/sqlite-audit-reader.js';
 import { openDatabase, type Db } from '../src/db/index.js';
 import { systemClock } from '../src/shared/clock.js';
 import type { RequestContext } from '../src/shared/context.js';
-import { verifyFloor, type FloorRun } from './audit-floor.js';
+import { bestOf, verifyFloor, type ProcessRun } from './audit-floor.js';
 import { header, row } from './lib.js';
 
 const ORIGIN = 'bench.custos/audit';
@@ -131,13 +131,6 @@ async function growLog(db: Db, key: CheckpointKey, have: number, target: number)
   return Number((await db.read((tx) => tx.selectFrom('audit_checkpoints').select((eb) => eb.fn.countAll().as('c')).executeTakeFirst()))?.c);
 }
 
-/** What one verify mode measured: best wall seconds and CPU µs per entry of the whole process (every thread), threads used. */
-interface VerifyRun {
-  readonly wall: number;
-  readonly cpu: number;
-  readonly threads: number;
-}
-
 /**
  * The child that verifies as the CLI does: plain Node on the built dist/, no
  * TypeScript loader (under one, every module a worker thread loads also goes
@@ -174,7 +167,7 @@ console.log(JSON.stringify({ wall, cpu: (c.user + c.system) / a.n, threads: v.th
  * process, so connections and file mappings start cold each time; in this
  * process from the sources when nothing was emitted.
  */
-function verifyRunner(db: Db, args: { dir: string; file: string; key: CheckpointKey; n: number }): { from: string; run(threads: number | undefined): Promise<VerifyRun> } {
+function verifyRunner(db: Db, args: { dir: string; file: string; key: CheckpointKey; n: number }): { from: string; run(threads: number | undefined): Promise<ProcessRun> } {
   const root = path.resolve(import.meta.dirname, '..');
   spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
   const dist = path.join(root, 'dist');
@@ -188,7 +181,7 @@ function verifyRunner(db: Db, args: { dir: string; file: string; key: Checkpoint
         const spec = { dir: args.dir, file: args.file, n: args.n, threads: threads ?? null, dist: pathToFileURL(dist).href, vkey: args.key.verifierKey, origin: ORIGIN };
         const child = spawnSync(process.execPath, [script], { cwd: root, encoding: 'utf8', env: { ...process.env, CUSTOS_BENCH_VERIFY: JSON.stringify(spec) } });
         if (child.status !== 0) throw new Error(`verify child: ${child.stderr}`);
-        return JSON.parse(child.stdout) as VerifyRun;
+        return JSON.parse(child.stdout) as ProcessRun;
       },
     };
   }
@@ -228,24 +221,19 @@ async function benchVerify(db: Db, file: string, key: CheckpointKey, have: numbe
   const runner = verifyRunner(db, { dir: path.dirname(file), file, key, n });
   const pages = leafInputs(file, n);
   const raw: RawHashing = { wall: [], cpu: [], bytes: 0 };
-  const best: VerifyRun[] = [0, 1].map(() => ({ wall: Infinity, cpu: Infinity, threads: 0 }));
+  const best: ProcessRun[] = [0, 1].map(() => ({ wall: Infinity, cpu: Infinity, threads: 0 }));
   // The floor on as many threads as verify uses by default (one per core, at most 8: verify/stored.ts).
   const floorThreads = Math.min(os.availableParallelism(), 8);
   const floorRun = verifyFloor(path.dirname(file), file, n, SQLITE_ENTRY_RUN);
-  let floor: FloorRun = { wall: Infinity, cpu: Infinity, threads: floorThreads };
+  let floor: ProcessRun = { wall: Infinity, cpu: Infinity, threads: floorThreads };
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [i, threads] of [undefined, 1].entries()) {
-      const m = await runner.run(threads);
-      const b = best[i] as VerifyRun;
-      best[i] = { wall: Math.min(b.wall, m.wall), cpu: Math.min(b.cpu, m.cpu), threads: m.threads };
-    }
-    const f = floorRun(floorThreads);
-    floor = { wall: Math.min(floor.wall, f.wall), cpu: Math.min(floor.cpu, f.cpu), threads: floorThreads };
+    for (const [i, threads] of [undefined, 1].entries()) best[i] = bestOf(best[i] as ProcessRun, await runner.run(threads));
+    floor = bestOf(floor, floorRun(floorThreads));
     rawHashPass(pages, raw);
   }
   const rawWall = raw.wall.reduce((a, b) => a + b, 0) / 1000;
   const rawCpu = raw.cpu.reduce((a, b) => a + b, 0) / n;
-  const [cli, one] = best as [VerifyRun, VerifyRun];
+  const [cli, one] = best as [ProcessRun, ProcessRun];
   const mb = raw.bytes / 1e6;
   const fmt = (s: number) => `${(n / s / 1000).toFixed(0)}k/s ${(mb / s).toFixed(0)}MB/s`;
   header(`audit verify — ${n} entries, ${cps} checkpoints (log grown in ${grown.toFixed(1)} s), SQLite`);

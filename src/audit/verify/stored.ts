@@ -124,7 +124,8 @@ export async function verifyStoredLog(db: Db, options: StoredVerifyOptions): Pro
   const verifiers = Array.isArray(options.verifier) ? (options.verifier as readonly NoteVerifier[]) : [options.verifier as NoteVerifier];
   // A crew started for another database is not used (its workers would check other entries against this one's stored nodes).
   const crew = options.crew && options.crew.size > 0 && sameSource(options.crew.source, options.source) ? options.crew : undefined;
-  const threads = crew && threadsFor(options, end) > 1 ? crew.size + 1 : threadsFor(options, end);
+  const wanted = threadsFor(options, end);
+  const threads = crew && wanted > 1 ? crew.size + 1 : wanted;
   if (floor === 0 && threads > 1 && options.source) {
     const verdict = await verifyInParallel(db, {
       source: options.source,
